@@ -1,0 +1,33 @@
+// Package collect defines what a source of metrics is. Each source lives in
+// its own subpackage; registry.go lists them explicitly.
+package collect
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/liftpush/liftpush/internal/metric"
+)
+
+// Collector gathers one source's metrics once per cycle.
+//
+// Collect may be called from several goroutines for different collectors at
+// once, but never concurrently for the same collector. It returns what it
+// could gather even when it also returns an error: a partial answer is still
+// pushed, with liftpush_collector_up 0 telling that it is partial. Samples
+// with T == 0 are stamped with the cycle time by the caller. Built-in
+// collectors leave out the job label; the pipeline adds global.job.
+type Collector interface {
+	Name() string
+	Collect(ctx context.Context) ([]metric.Family, error)
+}
+
+// Options is what every collector factory gets besides the config.
+type Options struct {
+	Logger *slog.Logger
+	// UserAgent is "liftpush/<version>", sent by every HTTP client.
+	UserAgent string
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}

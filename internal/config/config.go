@@ -1,0 +1,233 @@
+// Package config decodes, defaults and validates liftpush.yml.
+//
+// Decoding is strict, like Prometheus and blackbox_exporter: an unknown key
+// is an error that names the key and its line. Every type's UnmarshalYAML
+// sets its defaults and decodes through a "plain" alias; checks that span
+// several blocks, or that flags may still change, live in Validate.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v2"
+)
+
+// Config is the whole file. Pointers and slices left nil mean "not
+// configured"; a present source block is enabled unless it says
+// enabled: false.
+type Config struct {
+	Global        GlobalConfig         `yaml:"global"`
+	Spacelift     *SpaceliftConfig     `yaml:"spacelift,omitempty"`
+	Kubernetes    *KubernetesConfig    `yaml:"kubernetes,omitempty"`
+	ScrapeConfigs []*ScrapeConfig      `yaml:"scrape_configs,omitempty"`
+	RemoteWrite   []*RemoteWriteConfig `yaml:"remote_write,omitempty"`
+	Pushgateway   []*PushgatewayConfig `yaml:"pushgateway,omitempty"`
+}
+
+// GlobalConfig holds what applies to every collector and destination.
+type GlobalConfig struct {
+	Job            string            `yaml:"job"`
+	Schedule       string            `yaml:"schedule"`
+	CycleTimeout   model.Duration    `yaml:"cycle_timeout"`
+	ExternalLabels map[string]string `yaml:"external_labels,omitempty"`
+}
+
+// DefaultGlobalConfig is used for a file without a global block, and for runs
+// driven by flags alone.
+var DefaultGlobalConfig = GlobalConfig{
+	Job:          "liftpush",
+	Schedule:     "@every 1m",
+	CycleTimeout: model.Duration(50 * time.Second),
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (c *GlobalConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultGlobalConfig
+	type plain GlobalConfig
+	return unmarshal((*plain)(c))
+}
+
+// Default returns the configuration of a run without a file.
+func Default() *Config {
+	return &Config{Global: DefaultGlobalConfig}
+}
+
+// LoadFile reads and decodes filename. Relative file paths inside the config
+// (password_file, ca_file, ...) are resolved against the file's directory, as
+// Prometheus does. It does not call Validate: flags may still change the
+// result.
+func LoadFile(filename string) (*Config, error) {
+	b, err := os.ReadFile(filename)
+	if err != nil {
+		return nil, fmt.Errorf("reading config file: %w", err)
+	}
+	cfg, err := Load(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filename, err)
+	}
+	cfg.SetDirectory(filepath.Dir(filename))
+	return cfg, nil
+}
+
+// Load decodes a config document strictly and applies defaults.
+func Load(b []byte) (*Config, error) {
+	cfg := Default()
+	if err := yaml.UnmarshalStrict(b, cfg); err != nil {
+		return nil, yamlError(err)
+	}
+	return cfg, nil
+}
+
+// SetDirectory resolves relative file paths against dir.
+func (c *Config) SetDirectory(dir string) {
+	for _, s := range c.ScrapeConfigs {
+		s.HTTPClientConfig.SetDirectory(dir)
+	}
+	for _, rw := range c.RemoteWrite {
+		rw.HTTPClientConfig.SetDirectory(dir)
+	}
+	for _, pg := range c.Pushgateway {
+		pg.HTTPClientConfig.SetDirectory(dir)
+	}
+	if c.Spacelift != nil {
+		c.Spacelift.SetDirectory(dir)
+	}
+	if c.Kubernetes != nil {
+		c.Kubernetes.SetDirectory(dir)
+	}
+}
+
+// Validate checks the whole configuration after flags were applied. Errors
+// name the key as a path (remote_write[0].url) and say how to fix it.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Global.Job == "" {
+		errs = append(errs, errors.New(`global.job: must not be empty; it becomes the job label of the built-in collectors' series (default "liftpush")`))
+	}
+	if c.Global.CycleTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("global.cycle_timeout: must be positive, got %s", c.Global.CycleTimeout))
+	}
+	if c.Global.Schedule == "" {
+		errs = append(errs, errors.New(`global.schedule: must not be empty; use a cron spec such as "*/5 * * * *" or "@every 1m"`))
+	}
+	for name, value := range c.Global.ExternalLabels {
+		if err := checkLabel(name, value); err != nil {
+			errs = append(errs, fmt.Errorf("global.external_labels: %w", err))
+		}
+	}
+	errs = append(errs, c.validateScrape()...)
+	for i, rw := range c.RemoteWrite {
+		if err := rw.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("remote_write[%d]: %w", i, err))
+		}
+	}
+	errs = append(errs, c.validateNames()...)
+	if c.Spacelift != nil {
+		if err := c.Spacelift.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("spacelift: %w", err))
+		}
+	}
+	if c.Kubernetes != nil {
+		if err := c.Kubernetes.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("kubernetes: %w", err))
+		}
+	}
+	for i, pg := range c.Pushgateway {
+		if err := pg.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("pushgateway[%d]: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateRun adds to Validate what a pushing run needs: something to collect
+// and somewhere to deliver it.
+func (c *Config) ValidateRun() error {
+	var errs []error
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if !c.HasSource() {
+		errs = append(errs, errors.New("no source configured: add a scrape_configs, spacelift or kubernetes block, or pass --scrape.url, --spacelift.endpoint or --kubernetes.enabled"))
+	}
+	if !c.HasDestination() {
+		errs = append(errs, errors.New("no destination configured: add a remote_write or pushgateway block, or pass --remote-write.url or --pushgateway.url"))
+	}
+	return errors.Join(errs...)
+}
+
+// HasSource reports whether any collector is enabled.
+func (c *Config) HasSource() bool {
+	return len(c.ScrapeConfigs) > 0 || c.Spacelift.IsEnabled() || c.Kubernetes.IsEnabled()
+}
+
+// HasDestination reports whether any destination is configured.
+func (c *Config) HasDestination() bool {
+	return len(c.RemoteWrite) > 0 || len(c.Pushgateway) > 0
+}
+
+// validateNames makes destination names unique: they label self-metrics and
+// log lines, and two destinations with one name would merge their counts.
+func (c *Config) validateNames() []error {
+	var errs []error
+	seen := map[string]string{}
+	check := func(key, name string) {
+		if prev, ok := seen[name]; ok {
+			errs = append(errs, fmt.Errorf("%s.name: %q is already used by %s; give each destination a unique name", key, name, prev))
+			return
+		}
+		seen[name] = key
+	}
+	for i, rw := range c.RemoteWrite {
+		check(fmt.Sprintf("remote_write[%d]", i), rw.Name)
+	}
+	for i, pg := range c.Pushgateway {
+		check(fmt.Sprintf("pushgateway[%d]", i), pg.Name)
+	}
+	return errs
+}
+
+func checkLabel(name, value string) error {
+	if !model.LegacyValidation.IsValidLabelName(name) {
+		return fmt.Errorf("%q is not a valid label name; use letters, digits and underscores, not starting with a digit", name)
+	}
+	if strings.HasPrefix(name, "__") {
+		return fmt.Errorf("label name %q is reserved (names starting with __ are internal)", name)
+	}
+	if value == "" {
+		return fmt.Errorf("label %q has an empty value; an empty value means no label, drop the key instead", name)
+	}
+	return nil
+}
+
+// String renders the configuration as YAML with every secret shown as
+// <secret> (prometheus/common config.Secret does the redaction).
+func (c *Config) String() string {
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		return fmt.Sprintf("<error rendering config: %s>", err)
+	}
+	return string(b)
+}
+
+var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
+
+// yamlError rewrites yaml.v2's strict-mode messages, which name Go types
+// ("not found in type config.plain"), into ones that name the key.
+func yamlError(err error) error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n")
+	msg = unknownField.ReplaceAllString(msg, `line $1: unknown key "$2"`)
+	lines := strings.Split(msg, "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return fmt.Errorf("parsing YAML: %s", strings.Join(lines, "; "))
+}

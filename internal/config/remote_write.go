@@ -1,0 +1,160 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	commoncfg "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/relabel"
+)
+
+// Remote-write protobuf messages (DESIGN.md section 5).
+const (
+	WriteRequestV1 = "prometheus.WriteRequest"
+	WriteRequestV2 = "io.prometheus.write.v2.Request"
+)
+
+// RemoteWriteConfig is the Prometheus remote_write subset.
+type RemoteWriteConfig struct {
+	Name                string                      `yaml:"name,omitempty"`
+	URL                 *commoncfg.URL              `yaml:"url"`
+	RemoteTimeout       model.Duration              `yaml:"remote_timeout"`
+	Headers             map[string]commoncfg.Secret `yaml:"headers,omitempty"`
+	ProtobufMessage     string                      `yaml:"protobuf_message"`
+	WriteRelabelConfigs []*relabel.Config           `yaml:"write_relabel_configs,omitempty"`
+	QueueConfig         QueueConfig                 `yaml:"queue_config"`
+	HTTPClientConfig    commoncfg.HTTPClientConfig  `yaml:",inline"`
+}
+
+// QueueConfig tunes batching, parallelism and retries of one remote-write
+// destination.
+type QueueConfig struct {
+	// MaxSamplesPerSend is the batch size: samples per request.
+	MaxSamplesPerSend int `yaml:"max_samples_per_send"`
+	// MaxShards bounds the requests in flight. A series always goes to the
+	// same shard, so its samples stay in order.
+	MaxShards        int            `yaml:"max_shards"`
+	MinBackoff       model.Duration `yaml:"min_backoff"`
+	MaxBackoff       model.Duration `yaml:"max_backoff"`
+	RetryOnRateLimit bool           `yaml:"retry_on_http_429"`
+}
+
+// DefaultQueueConfig follows Prometheus' defaults where they fit a one-shot
+// push.
+var DefaultQueueConfig = QueueConfig{
+	MaxSamplesPerSend: 2000,
+	MaxShards:         4,
+	MinBackoff:        model.Duration(30 * time.Millisecond),
+	MaxBackoff:        model.Duration(5 * time.Second),
+	RetryOnRateLimit:  true,
+}
+
+// DefaultRemoteWriteConfig fills every key a remote_write entry leaves out.
+var DefaultRemoteWriteConfig = RemoteWriteConfig{
+	RemoteTimeout:    model.Duration(30 * time.Second),
+	ProtobufMessage:  WriteRequestV1,
+	QueueConfig:      DefaultQueueConfig,
+	HTTPClientConfig: commoncfg.DefaultHTTPClientConfig,
+}
+
+// NewRemoteWrite returns a remote_write entry for url with every default set;
+// the --remote-write.url flag uses it.
+func NewRemoteWrite(u string) (*RemoteWriteConfig, error) {
+	c := DefaultRemoteWriteConfig
+	c.URL = &commoncfg.URL{}
+	if err := c.URL.UnmarshalYAML(func(v any) error { *(v.(*string)) = u; return nil }); err != nil {
+		return nil, fmt.Errorf("--remote-write.url %q: %w", u, err)
+	}
+	return &c, nil
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (c *RemoteWriteConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultRemoteWriteConfig
+	type plain RemoteWriteConfig
+	if err := unmarshal((*plain)(c)); err != nil {
+		return err
+	}
+	// An inlined struct's own UnmarshalYAML is not called by yaml.v2, so
+	// the HTTP client block is validated here, as Prometheus does.
+	return c.HTTPClientConfig.Validate()
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (c *QueueConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultQueueConfig
+	type plain QueueConfig
+	return unmarshal((*plain)(c))
+}
+
+// reservedHeaders belong to the remote-write protocol; a user header must not
+// change them (DESIGN.md section 5).
+var reservedHeaders = map[string]struct{}{
+	"Content-Encoding":                  {},
+	"Content-Type":                      {},
+	"X-Prometheus-Remote-Write-Version": {},
+	"User-Agent":                        {},
+	"Authorization":                     {},
+}
+
+// Validate checks one remote_write entry and names the entry after its URL
+// host when it has no name.
+func (c *RemoteWriteConfig) Validate() error {
+	var errs []error
+	if err := checkHTTPURL("url", c.URL, "the receiver's write endpoint, e.g. https://prometheus.example.com/api/v1/write"); err != nil {
+		errs = append(errs, err)
+	} else if c.Name == "" {
+		c.Name = "remote_write/" + c.URL.Host
+	}
+	if c.RemoteTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("remote_timeout: must be positive, got %s", c.RemoteTimeout))
+	}
+	switch c.ProtobufMessage {
+	case WriteRequestV1:
+	case WriteRequestV2:
+		errs = append(errs, fmt.Errorf("protobuf_message: %q is not supported yet; use %q", c.ProtobufMessage, WriteRequestV1))
+	default:
+		errs = append(errs, fmt.Errorf("protobuf_message: unknown message %q; use %q", c.ProtobufMessage, WriteRequestV1))
+	}
+	for h := range c.Headers {
+		if _, ok := reservedHeaders[http.CanonicalHeaderKey(h)]; ok {
+			errs = append(errs, fmt.Errorf("headers: %q is set by liftpush and cannot be overridden; use basic_auth or authorization for credentials", h))
+		}
+	}
+	for i, rc := range c.WriteRelabelConfigs {
+		if err := rc.Validate(model.UTF8Validation); err != nil {
+			errs = append(errs, fmt.Errorf("write_relabel_configs[%d]: %w", i, err))
+		}
+	}
+	q := c.QueueConfig
+	if q.MaxSamplesPerSend <= 0 {
+		errs = append(errs, fmt.Errorf("queue_config.max_samples_per_send: must be positive, got %d", q.MaxSamplesPerSend))
+	}
+	if q.MaxShards <= 0 {
+		errs = append(errs, fmt.Errorf("queue_config.max_shards: must be positive, got %d", q.MaxShards))
+	}
+	if q.MinBackoff <= 0 || q.MaxBackoff < q.MinBackoff {
+		errs = append(errs, fmt.Errorf("queue_config: need 0 < min_backoff <= max_backoff, got min_backoff=%s max_backoff=%s", q.MinBackoff, q.MaxBackoff))
+	}
+	if err := c.HTTPClientConfig.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// checkHTTPURL requires an absolute http or https URL.
+func checkHTTPURL(key string, u *commoncfg.URL, want string) error {
+	if u == nil || u.URL == nil || u.String() == "" {
+		return fmt.Errorf("%s: missing; set %s", key, want)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%s: %q must start with http:// or https://; set %s", key, u.Redacted(), want)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%s: %q has no host; set %s", key, u.Redacted(), want)
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	commoncfg "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/relabel"
+)
+
+// ScrapeConfig is the subset of Prometheus' scrape_config that makes sense
+// for a push job, so a job can be pasted from prometheus.yml.
+type ScrapeConfig struct {
+	JobName              string                     `yaml:"job_name"`
+	Scheme               string                     `yaml:"scheme,omitempty"`
+	MetricsPath          string                     `yaml:"metrics_path,omitempty"`
+	Params               url.Values                 `yaml:"params,omitempty"`
+	ScrapeTimeout        model.Duration             `yaml:"scrape_timeout,omitempty"`
+	HonorLabels          bool                       `yaml:"honor_labels"`
+	HonorTimestamps      bool                       `yaml:"honor_timestamps"`
+	StaticConfigs        []StaticConfig             `yaml:"static_configs"`
+	MetricRelabelConfigs []*relabel.Config          `yaml:"metric_relabel_configs,omitempty"`
+	HTTPClientConfig     commoncfg.HTTPClientConfig `yaml:",inline"`
+}
+
+// StaticConfig is a static target group.
+type StaticConfig struct {
+	Targets []string          `yaml:"targets"`
+	Labels  map[string]string `yaml:"labels,omitempty"`
+}
+
+// DefaultScrapeConfig holds Prometheus' defaults.
+var DefaultScrapeConfig = ScrapeConfig{
+	Scheme:           "http",
+	MetricsPath:      "/metrics",
+	ScrapeTimeout:    model.Duration(10 * time.Second),
+	HonorTimestamps:  true,
+	HTTPClientConfig: commoncfg.DefaultHTTPClientConfig,
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (c *ScrapeConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultScrapeConfig
+	type plain ScrapeConfig
+	if err := unmarshal((*plain)(c)); err != nil {
+		return err
+	}
+	return c.HTTPClientConfig.Validate()
+}
+
+// NewScrapeFromURL builds a one-target scrape job from a URL given on the
+// command line (--scrape.url). The job is named after the host, or "file"
+// for file:// URLs.
+func NewScrapeFromURL(raw string) (*ScrapeConfig, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("--scrape.url %q: %w", raw, err)
+	}
+	c := DefaultScrapeConfig
+	switch u.Scheme {
+	case "http", "https":
+		c.Scheme, c.MetricsPath = u.Scheme, u.Path
+		if c.MetricsPath == "" {
+			c.MetricsPath = "/metrics"
+		}
+		if u.RawQuery != "" {
+			c.Params = u.Query()
+		}
+		c.JobName = u.Hostname()
+		c.StaticConfigs = []StaticConfig{{Targets: []string{u.Host}}}
+	case "file":
+		c.Scheme, c.MetricsPath = "file", u.Path
+		c.JobName = "file"
+		c.StaticConfigs = []StaticConfig{{Targets: []string{""}}}
+	default:
+		return nil, fmt.Errorf("--scrape.url %q: scheme must be http, https or file", raw)
+	}
+	return &c, nil
+}
+
+func (c *Config) validateScrape() []error {
+	var errs []error
+	jobs := map[string]int{}
+	for i, s := range c.ScrapeConfigs {
+		key := fmt.Sprintf("scrape_configs[%d]", i)
+		if s.JobName == "" {
+			errs = append(errs, fmt.Errorf("%s.job_name: missing; every scrape job needs a name, it becomes the job label", key))
+		} else if prev, ok := jobs[s.JobName]; ok {
+			errs = append(errs, fmt.Errorf("%s.job_name: %q is already used by scrape_configs[%d]; job names must be unique", key, s.JobName, prev))
+		} else {
+			jobs[s.JobName] = i
+		}
+		if err := s.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s (job %q): %w", key, s.JobName, err))
+		}
+	}
+	return errs
+}
+
+func (c *ScrapeConfig) validate() error {
+	var errs []error
+	switch c.Scheme {
+	case "http", "https":
+		for i, sc := range c.StaticConfigs {
+			for j, t := range sc.Targets {
+				if t == "" || strings.Contains(t, "/") {
+					errs = append(errs, fmt.Errorf("static_configs[%d].targets[%d]: %q must be host:port (put the path in metrics_path, the scheme in scheme)", i, j, t))
+				}
+			}
+		}
+	case "file":
+		if c.MetricsPath == "" || c.MetricsPath == DefaultScrapeConfig.MetricsPath {
+			errs = append(errs, errors.New("metrics_path: with scheme file, set metrics_path to the exposition file's absolute path"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("scheme: %q is not supported; use http, https or file", c.Scheme))
+	}
+	if !strings.HasPrefix(c.MetricsPath, "/") {
+		errs = append(errs, fmt.Errorf("metrics_path: %q must start with /", c.MetricsPath))
+	}
+	if c.ScrapeTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("scrape_timeout: must be positive, got %s", c.ScrapeTimeout))
+	}
+	if len(c.StaticConfigs) == 0 {
+		errs = append(errs, errors.New("static_configs: missing; list at least one target, e.g. static_configs: [{targets: [\"host:9100\"]}]"))
+	}
+	for i, sc := range c.StaticConfigs {
+		if len(sc.Targets) == 0 {
+			errs = append(errs, fmt.Errorf("static_configs[%d].targets: empty", i))
+		}
+		for name := range sc.Labels {
+			if !model.UTF8Validation.IsValidLabelName(name) {
+				errs = append(errs, fmt.Errorf("static_configs[%d].labels: %q is not a valid label name", i, name))
+			}
+		}
+	}
+	for i, rc := range c.MetricRelabelConfigs {
+		if err := rc.Validate(model.UTF8Validation); err != nil {
+			errs = append(errs, fmt.Errorf("metric_relabel_configs[%d]: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
