@@ -157,8 +157,8 @@ type pageCounter struct {
 }
 
 func (p *pageCounter) Enabled(context.Context, slog.Level) bool { return true }
-func (p *pageCounter) WithAttrs([]slog.Attr) slog.Handler      { return p }
-func (p *pageCounter) WithGroup(string) slog.Handler           { return p }
+func (p *pageCounter) WithAttrs([]slog.Attr) slog.Handler       { return p }
+func (p *pageCounter) WithGroup(string) slog.Handler            { return p }
 func (p *pageCounter) Handle(_ context.Context, r slog.Record) error {
 	r.Attrs(func(a slog.Attr) bool {
 		if a.Key == "pages" {
