@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/liftpush/liftpush/internal/collect/kubernetes"
 	"github.com/liftpush/liftpush/internal/collect/scrape"
 	"github.com/liftpush/liftpush/internal/config"
 )
@@ -16,6 +17,16 @@ type Factory func(cfg *config.Config, opts Options) ([]Collector, error)
 // sources lists every source liftpush knows. Adding a source means adding
 // its package and one entry here.
 var sources = map[string]Factory{
+	"kubernetes": func(cfg *config.Config, opts Options) ([]Collector, error) {
+		if !cfg.Kubernetes.IsEnabled() {
+			return nil, nil
+		}
+		c, err := kubernetes.New(cfg.Kubernetes, opts.Logger, opts.UserAgent)
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes: %w", err)
+		}
+		return []Collector{c}, nil
+	},
 	"scrape": func(cfg *config.Config, opts Options) ([]Collector, error) {
 		var cs []Collector
 		for _, sc := range cfg.ScrapeConfigs {

@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -21,14 +22,24 @@ const (
 // pod's service account when running in a cluster; otherwise clientcmd's
 // loading rules ($KUBECONFIG, then ~/.kube/config), which honour the
 // current context and exec/auth-provider plugins.
-func restConfig(kubeconfig, userAgent string) (*rest.Config, error) {
+func restConfig(kubeconfig, userAgent string, logger *slog.Logger) (*rest.Config, error) {
 	cfg, err := loadRESTConfig(kubeconfig)
 	if err != nil {
 		return nil, err
 	}
 	cfg.UserAgent = userAgent
 	cfg.QPS, cfg.Burst = clientQPS, clientBurst
+	// client-go prints apiserver warnings (deprecated APIs) to stderr via
+	// klog; route them into our structured log instead.
+	cfg.WarningHandler = slogWarnings{logger}
 	return cfg, nil
+}
+
+type slogWarnings struct{ logger *slog.Logger }
+
+// HandleWarningHeader implements rest.WarningHandler.
+func (w slogWarnings) HandleWarningHeader(code int, agent, text string) {
+	w.logger.Warn("kubernetes apiserver warning", "code", code, "agent", agent, "warning", text)
 }
 
 func loadRESTConfig(kubeconfig string) (*rest.Config, error) {

@@ -19,7 +19,6 @@ import (
 
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
-	"github.com/liftpush/liftpush/internal/testinfra/kubeapi"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -174,7 +173,7 @@ func (p *pageCounter) Handle(_ context.Context, r slog.Record) error {
 func TestCollectPagination(t *testing.T) {
 	srv := setupFixture(t)
 	const n = 1200
-	createDeployments(t, srv, "paging", n, 16)
+	srv.CreateDeployments(t, "paging", n, 16)
 
 	counter := &pageCounter{}
 	cfg := config.DefaultKubernetesConfig
@@ -203,44 +202,6 @@ func TestCollectPagination(t *testing.T) {
 	}
 	if diff := cmp.Diff([]int64{3}, counter.pages); diff != "" {
 		t.Errorf("pages of 500 for %d objects (-want +got):\n%s", n, diff)
-	}
-}
-
-// createDeployments creates n Deployments d-00000... in namespace with the
-// given concurrency; one at a time would take minutes for 10,000.
-func createDeployments(t testing.TB, srv *kubeapi.Server, namespace string, n, workers int) {
-	t.Helper()
-	srv.CreateNamespaces(t, namespace)
-	jobs := make(chan int)
-	errs := make(chan error, workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for i := range jobs {
-				d := deployment(namespace, fmt.Sprintf("d-%05d", i), 1, map[string]string{"app": "bulk"})
-				if _, err := srv.Clientset.AppsV1().Deployments(namespace).Create(context.Background(), d, metav1CreateOptions); err != nil && !isAlreadyExists(err) {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	go func() {
-		defer close(jobs)
-		for i := range n {
-			select {
-			case jobs <- i:
-			case err := <-errs:
-				errs <- err
-				return
-			}
-		}
-	}()
-	wg.Wait()
-	select {
-	case err := <-errs:
-		t.Fatalf("creating deployments: %v", err)
-	default:
 	}
 }
 

@@ -6,12 +6,10 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/utils/ptr"
 
 	"github.com/liftpush/liftpush/internal/testinfra/kubeapi"
 )
@@ -53,8 +51,8 @@ func createFixture(t *testing.T, srv *kubeapi.Server) {
 	srv.CreateNamespaces(t, fixtureNamespaces...)
 	surge, unavailable := intstr.FromInt32(1), intstr.FromString("50%")
 
-	web := deployment("team-a", "web", 3, map[string]string{"app": "web", "tier": "frontend"})
-	createDeployment(t, srv, web, appsv1.DeploymentStatus{
+	web := kubeapi.Deployment("team-a", "web", 3, map[string]string{"app": "web", "tier": "frontend"})
+	srv.CreateDeployment(t, web, &appsv1.DeploymentStatus{
 		ObservedGeneration: 1, Replicas: 3, UpdatedReplicas: 3, ReadyReplicas: 3, AvailableReplicas: 3,
 		Conditions: []appsv1.DeploymentCondition{
 			{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"},
@@ -62,8 +60,8 @@ func createFixture(t *testing.T, srv *kubeapi.Server) {
 		},
 	})
 
-	api := deployment("team-a", "api", 2, map[string]string{"app": "api", "tier": "backend"})
-	createDeployment(t, srv, api, appsv1.DeploymentStatus{
+	api := kubeapi.Deployment("team-a", "api", 2, map[string]string{"app": "api", "tier": "backend"})
+	srv.CreateDeployment(t, api, &appsv1.DeploymentStatus{
 		ObservedGeneration: 1, Replicas: 2, UpdatedReplicas: 2, ReadyReplicas: 2, AvailableReplicas: 2,
 	})
 	// A spec change after the controller's last look: generation 2.
@@ -76,9 +74,9 @@ func createFixture(t *testing.T, srv *kubeapi.Server) {
 		t.Fatal(err)
 	}
 
-	worker := deployment("team-b", "worker", 4, map[string]string{"app": "worker", "tier": "backend"})
+	worker := kubeapi.Deployment("team-b", "worker", 4, map[string]string{"app": "worker", "tier": "backend"})
 	worker.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{MaxSurge: &surge, MaxUnavailable: &unavailable}
-	createDeployment(t, srv, worker, appsv1.DeploymentStatus{
+	srv.CreateDeployment(t, worker, &appsv1.DeploymentStatus{
 		ObservedGeneration: 1, Replicas: 4, UpdatedReplicas: 4, ReadyReplicas: 1, AvailableReplicas: 1, UnavailableReplicas: 3,
 		Conditions: []appsv1.DeploymentCondition{
 			{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionFalse, Reason: "MinimumReplicasUnavailable"},
@@ -86,55 +84,18 @@ func createFixture(t *testing.T, srv *kubeapi.Server) {
 		},
 	})
 
-	batch := deployment("team-c", "batch", 1, map[string]string{"app": "batch", "tier": "jobs"})
+	batch := kubeapi.Deployment("team-c", "batch", 1, map[string]string{"app": "batch", "tier": "jobs"})
 	batch.Spec.Paused = true
 	batch.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
 	batch.Spec.Template.Spec.Containers = append(batch.Spec.Template.Spec.Containers, corev1.Container{
 		Name: "sidecar", Image: "registry.example/sidecar:1",
 		Ports: []corev1.ContainerPort{{ContainerPort: 9090}, {ContainerPort: 9091}},
 	})
-	createDeployment(t, srv, batch, appsv1.DeploymentStatus{})
+	srv.CreateDeployment(t, batch, nil)
 
 	srv.InstallCRDs(t, "testdata/crds/workers.spacelift.io_workerpools.yaml")
 	createWorkerPool(t, srv, "team-a", "pool-a", 3, map[string]any{"actualPoolSize": int64(2), "desiredPoolSize": int64(3), "autoRegistered": true, "selector": "workers.spacelift.io/not-used=01POOLA"})
 	createWorkerPool(t, srv, "team-b", "pool-b", 1, map[string]any{"actualPoolSize": int64(1), "desiredPoolSize": int64(1), "autoRegistered": false, "selector": "workers.spacelift.io/not-used=01POOLB"})
-}
-
-// deployment is a minimal apps/v1 Deployment; the apiserver fills in the
-// defaults (strategy, revisionHistoryLimit, progressDeadlineSeconds, ...).
-func deployment(namespace, name string, replicas int32, labels map[string]string) *appsv1.Deployment {
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: labels,
-			Annotations: map[string]string{"example.com/owner": "team"}},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To(replicas),
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": labels["app"]}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": labels["app"]}},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{
-					Name: "main", Image: "registry.example/" + name + ":1",
-					Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
-				}}},
-			},
-		},
-	}
-}
-
-// createDeployment creates d and then sets its status through the status
-// subresource, the only way to set it without a controller.
-func createDeployment(t testing.TB, srv *kubeapi.Server, d *appsv1.Deployment, status appsv1.DeploymentStatus) {
-	t.Helper()
-	created, err := srv.Clientset.AppsV1().Deployments(d.Namespace).Create(t.Context(), d, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("creating deployment %s/%s: %v", d.Namespace, d.Name, err)
-	}
-	if status.Replicas == 0 && status.ObservedGeneration == 0 && len(status.Conditions) == 0 {
-		return
-	}
-	created.Status = status
-	if _, err := srv.Clientset.AppsV1().Deployments(d.Namespace).UpdateStatus(t.Context(), created, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("setting status of %s/%s: %v", d.Namespace, d.Name, err)
-	}
 }
 
 func createWorkerPool(t *testing.T, srv *kubeapi.Server, namespace, name string, poolSize int64, status map[string]any) {
@@ -155,7 +116,3 @@ func createWorkerPool(t *testing.T, srv *kubeapi.Server, namespace, name string,
 		t.Fatalf("setting status of workerpool %s/%s: %v", namespace, name, err)
 	}
 }
-
-var metav1CreateOptions = metav1.CreateOptions{}
-
-func isAlreadyExists(err error) bool { return apierrors.IsAlreadyExists(err) }
