@@ -62,6 +62,7 @@ func New(cfg *config.KubernetesConfig, logger *slog.Logger, userAgent string) (*
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
+	routeKlog(c.logger)
 	rc, err := restConfig(c.cfg.Kubeconfig, userAgent, c.logger)
 	if err != nil {
 		return nil, err
