@@ -321,6 +321,7 @@ func freePorts(n int) ([]int, error) {
 
 func shmOr(dir string) string {
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		removeStaleEtcdData("/dev/shm")
 		if f, err := os.CreateTemp("/dev/shm", "liftpush-probe-"); err == nil {
 			f.Close()
 			os.Remove(f.Name())
@@ -341,4 +342,16 @@ func writeServiceAccountKey(path string) error {
 		return errors.New("service account key: PEM encoding failed")
 	}
 	return os.WriteFile(path, pemBytes, 0o600)
+}
+
+// removeStaleEtcdData deletes etcd data dirs left in shm by test binaries
+// that were killed before their cleanup ran: tmpfs is memory. A day old is
+// surely not a test still running.
+func removeStaleEtcdData(shm string) {
+	old, _ := filepath.Glob(filepath.Join(shm, "liftpush-etcd-*"))
+	for _, d := range old {
+		if st, err := os.Stat(d); err == nil && time.Since(st.ModTime()) > 24*time.Hour {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
