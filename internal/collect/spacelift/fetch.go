@@ -25,7 +25,7 @@ func (c *Collector) run(ctx context.Context, q any) (*exchange, error) {
 		return nil, err
 	}
 	x := &exchange{token: tok}
-	err = c.gql.Query(withExchange(ctx, x), q, nil)
+	err = c.query(ctx, x, q)
 	if err != nil && isUnauthorized(x) {
 		c.logger.Warn("Spacelift refused the token; exchanging the API key again and retrying once")
 		c.jwt = ""
@@ -34,7 +34,7 @@ func (c *Collector) run(ctx context.Context, q any) (*exchange, error) {
 			return nil, err
 		}
 		x = &exchange{token: tok}
-		err = c.gql.Query(withExchange(ctx, x), q, nil)
+		err = c.query(ctx, x, q)
 		if err != nil && isUnauthorized(x) {
 			// A fresh token refused at once: drop it so the next cycle
 			// starts over rather than reusing it.
@@ -48,6 +48,18 @@ func (c *Collector) run(ctx context.Context, q any) (*exchange, error) {
 		return x, describe(err, x)
 	}
 	return x, nil
+}
+
+// query sends one document. The decoder of shurcooL/graphql walks untrusted
+// JSON with reflection; should it ever panic on a malformed answer, that is
+// a failed collection, not a crashed process.
+func (c *Collector) query(ctx context.Context, x *exchange, q any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("decoding the response failed: %v", r)
+		}
+	}()
+	return c.gql.Query(withExchange(ctx, x), q, nil)
 }
 
 // describe turns a failed exchange into an error that carries every GraphQL

@@ -35,19 +35,19 @@ type workerExt struct {
 }
 
 type poolCore struct {
-	ID          *string       `graphql:"id"`
-	Name        *string       `graphql:"name"`
-	PendingRuns *int          `graphql:"pendingRuns"`
-	BusyWorkers *int          `graphql:"busyWorkers"`
+	ID          *string      `graphql:"id"`
+	Name        *string      `graphql:"name"`
+	PendingRuns *int         `graphql:"pendingRuns"`
+	BusyWorkers *int         `graphql:"busyWorkers"`
 	Workers     []workerCore `graphql:"workers"`
 }
 
 type poolExt struct {
-	ID                   *string      `graphql:"id"`
-	Name                 *string      `graphql:"name"`
-	PendingRuns          *int         `graphql:"pendingRuns"`
-	BusyWorkers          *int         `graphql:"busyWorkers"`
-	SchedulableRunsCount *int         `graphql:"schedulableRunsCount"`
+	ID                   *string     `graphql:"id"`
+	Name                 *string     `graphql:"name"`
+	PendingRuns          *int        `graphql:"pendingRuns"`
+	BusyWorkers          *int        `graphql:"busyWorkers"`
+	SchedulableRunsCount *int        `graphql:"schedulableRunsCount"`
 	Workers              []workerExt `graphql:"workers"`
 }
 
@@ -71,7 +71,7 @@ type usageExt struct {
 }
 
 type dataPointFields struct {
-	Value  *float64   `graphql:"value"`
+	Value  *float64  `graphql:"value"`
 	Labels []*string `graphql:"labels"`
 }
 
@@ -100,7 +100,7 @@ type (
 // combined is the one document of a normal cycle.
 type combined[P publicSel, W poolSel, U usageSel] struct {
 	PublicWorkerPool *P             `graphql:"publicWorkerPool"`
-	WorkerPools      []*W          `graphql:"workerPools"`
+	WorkerPools      []*W           `graphql:"workerPools"`
 	Usage            *U             `graphql:"usage"`
 	Metrics          *metricsFields `graphql:"metrics"`
 }
@@ -139,9 +139,9 @@ type publicPool struct {
 }
 
 type workerPool struct {
-	id, name                       string
-	pending, busy, total, drained  float64
-	idle, schedulable              *float64
+	id, name                      string
+	pending, busy, total, drained float64
+	idle, schedulable             *float64
 }
 
 type usage struct {

@@ -70,10 +70,13 @@ type Mode struct {
 
 // Stats counts what the server saw.
 type Stats struct {
-	Exchanges    int // apiKeyUser mutations
-	Queries      int // authenticated queries executed
-	Unauthorized int // queries refused for the token
-	Rejected     int // documents that failed validation
+	Exchanges int // apiKeyUser mutations
+	// ExchangesWithAuth counts apiKeyUser requests that carried an
+	// Authorization header, which the exchange must not send.
+	ExchangesWithAuth int
+	Queries           int // authenticated queries executed
+	Unauthorized      int // queries refused for the token
+	Rejected          int // documents that failed validation
 	// Documents holds every query document received, in order.
 	Documents []string
 	// Header is the last request's header.
@@ -270,6 +273,9 @@ func (h *Handler) execute(r *http.Request, req request, mode Mode) response {
 	switch op.Operation {
 	case ast.Mutation:
 		rootType = "Mutation"
+		if r.Header.Get("Authorization") != "" {
+			h.stats.ExchangesWithAuth++
+		}
 		root = h.mutationRoot(op, vars)
 	default:
 		if !h.authorized(r) {
