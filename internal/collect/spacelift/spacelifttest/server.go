@@ -200,6 +200,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.stats.Header = r.Header.Clone()
 	h.mu.Unlock()
 
+	// The body is read before any delay: only then does net/http notice a
+	// client that gave up, and the delayed handler can return at once.
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return
+	}
 	if mode.Delay > 0 {
 		t := time.NewTimer(mode.Delay)
 		select {
@@ -218,7 +224,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req request
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
+	if err := json.Unmarshal(body, &req); err != nil {
 		writeJSON(w, http.StatusBadRequest, response{Errors: []gqlError{{Message: "malformed request body: " + err.Error()}}})
 		return
 	}
