@@ -114,8 +114,8 @@ func (c *Config) Validate() error {
 	if c.Global.CycleTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("global.cycle_timeout: must be positive, got %s", c.Global.CycleTimeout))
 	}
-	if c.Global.Schedule == "" {
-		errs = append(errs, errors.New(`global.schedule: must not be empty; use a cron spec such as "*/5 * * * *" or "@every 1m"`))
+	if _, err := ParseSchedule(c.Global.Schedule); err != nil {
+		errs = append(errs, err)
 	}
 	for name, value := range c.Global.ExternalLabels {
 		if err := checkLabel(name, value); err != nil {

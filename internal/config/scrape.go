@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,12 +21,17 @@ type ScrapeConfig struct {
 	MetricsPath          string                     `yaml:"metrics_path,omitempty"`
 	Params               url.Values                 `yaml:"params,omitempty"`
 	ScrapeTimeout        model.Duration             `yaml:"scrape_timeout,omitempty"`
+	ScrapeProtocols      []string                   `yaml:"scrape_protocols,omitempty"`
 	HonorLabels          bool                       `yaml:"honor_labels"`
 	HonorTimestamps      bool                       `yaml:"honor_timestamps"`
 	StaticConfigs        []StaticConfig             `yaml:"static_configs"`
 	MetricRelabelConfigs []*relabel.Config          `yaml:"metric_relabel_configs,omitempty"`
 	HTTPClientConfig     commoncfg.HTTPClientConfig `yaml:",inline"`
 }
+
+// ScrapeProtocols are the exposition formats liftpush can negotiate, named
+// as in Prometheus.
+var ScrapeProtocols = []string{"PrometheusProto", "OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText1.0.0", "PrometheusText0.0.4"}
 
 // StaticConfig is a static target group.
 type StaticConfig struct {
@@ -39,6 +45,7 @@ var DefaultScrapeConfig = ScrapeConfig{
 	MetricsPath:      "/metrics",
 	ScrapeTimeout:    model.Duration(10 * time.Second),
 	HonorTimestamps:  true,
+	ScrapeProtocols:  []string{"OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText1.0.0", "PrometheusText0.0.4"},
 	HTTPClientConfig: commoncfg.DefaultHTTPClientConfig,
 }
 
@@ -48,6 +55,10 @@ func (c *ScrapeConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	type plain ScrapeConfig
 	if err := unmarshal((*plain)(c)); err != nil {
 		return err
+	}
+	if c.Scheme == "file" && len(c.StaticConfigs) == 0 {
+		// A file has no host to list; its one target is the file itself.
+		c.StaticConfigs = []StaticConfig{{Targets: []string{""}}}
 	}
 	return c.HTTPClientConfig.Validate()
 }
@@ -124,6 +135,11 @@ func (c *ScrapeConfig) validate() error {
 	}
 	if c.ScrapeTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("scrape_timeout: must be positive, got %s", c.ScrapeTimeout))
+	}
+	for i, p := range c.ScrapeProtocols {
+		if !slices.Contains(ScrapeProtocols, p) {
+			errs = append(errs, fmt.Errorf("scrape_protocols[%d]: unknown protocol %q; use one of %s", i, p, strings.Join(ScrapeProtocols, ", ")))
+		}
 	}
 	if len(c.StaticConfigs) == 0 {
 		errs = append(errs, errors.New("static_configs: missing; list at least one target, e.g. static_configs: [{targets: [\"host:9100\"]}]"))

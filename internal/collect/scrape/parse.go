@@ -1,0 +1,161 @@
+package scrape
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/textparse"
+
+	"github.com/liftpush/liftpush/internal/metric"
+)
+
+// ParseOptions tunes Parse.
+type ParseOptions struct {
+	// HonorTimestamps keeps timestamps found in the exposition; otherwise
+	// every sample gets T == 0 (the caller's time).
+	HonorTimestamps bool
+	// ChunkSamples, when positive, splits a family into several Family
+	// values of at most this many samples, so that a huge file streams
+	// through the callback instead of being held at once.
+	ChunkSamples int
+}
+
+// Stats counts what Parse skipped.
+type Stats struct {
+	Samples int
+	// NativeHistograms counts native histogram samples, which have no
+	// remote-write 1.0 float representation and are skipped.
+	NativeHistograms int
+}
+
+// ContentTypeOf guesses the content type of an exposition file: OpenMetrics
+// ends with "# EOF", anything else is read as the Prometheus text format.
+func ContentTypeOf(b []byte) string {
+	if bytes.HasSuffix(bytes.TrimRight(b, "\n"), []byte("# EOF")) {
+		return "application/openmetrics-text; version=1.0.0"
+	}
+	return "text/plain; version=0.0.4"
+}
+
+// Parse decodes an exposition body in the Prometheus text, OpenMetrics or
+// protobuf format (chosen by contentType, like Prometheus' scrape loop) and
+// calls emit for every family, in input order. emit takes ownership of the
+// family. Parse never panics on malformed input; it returns an error naming
+// what was wrong, after having emitted the families before the error.
+func Parse(b []byte, contentType string, opts ParseOptions, emit func(metric.Family) error) (Stats, error) {
+	var st Stats
+	p, err := textparse.New(b, contentType, labels.NewSymbolTable(), textparse.ParserOptions{
+		FallbackContentType: "text/plain",
+		// Classic buckets are what remote-write 1.0 and the Pushgateway's
+		// text format carry; keep them when a target sends both.
+		KeepClassicOnClassicAndNativeHistograms: true,
+	})
+	if p == nil {
+		return st, fmt.Errorf("unsupported content type %q: %w", contentType, err)
+	}
+	var (
+		cur     metric.Family
+		started bool
+		lset    labels.Labels
+	)
+	flush := func() error {
+		if !started || len(cur.Samples) == 0 {
+			return nil
+		}
+		f := cur
+		cur.Samples = nil
+		return emit(f)
+	}
+	// begin starts family name unless the current one has that name
+	// already (HELP and TYPE lines of one family).
+	begin := func(name string) error {
+		if started && cur.Name == name {
+			return nil
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		cur, started = metric.Family{Name: name, Type: model.MetricTypeUnknown}, true
+		return nil
+	}
+	for {
+		et, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if ferr := flush(); ferr != nil {
+				return st, ferr
+			}
+			return st, fmt.Errorf("parsing exposition: %w", err)
+		}
+		switch et {
+		case textparse.EntryType:
+			name, typ := p.Type()
+			if err := begin(string(name)); err != nil {
+				return st, err
+			}
+			cur.Type = typ
+		case textparse.EntryHelp:
+			name, help := p.Help()
+			if err := begin(string(name)); err != nil {
+				return st, err
+			}
+			cur.Help = string(help)
+		case textparse.EntryUnit:
+			name, unit := p.Unit()
+			if err := begin(string(name)); err != nil {
+				return st, err
+			}
+			cur.Unit = string(unit)
+		case textparse.EntrySeries:
+			_, ts, v := p.Series()
+			p.Labels(&lset)
+			name := lset.Get(model.MetricNameLabel)
+			if !started || !belongs(cur.Name, name) {
+				if err := begin(name); err != nil {
+					return st, err
+				}
+			}
+			s := metric.Sample{Labels: lset, Value: v}
+			if ts != nil && opts.HonorTimestamps {
+				s.T = *ts
+			}
+			cur.Samples = append(cur.Samples, s)
+			st.Samples++
+			if opts.ChunkSamples > 0 && len(cur.Samples) >= opts.ChunkSamples {
+				if err := flush(); err != nil {
+					return st, err
+				}
+			}
+		case textparse.EntryHistogram:
+			st.NativeHistograms++
+		}
+	}
+	return st, flush()
+}
+
+// familySuffixes are the series name suffixes a family's samples may carry
+// (OpenMetrics section "Suffixes" plus the Prometheus text format's).
+var familySuffixes = []string{"_total", "_created", "_bucket", "_sum", "_count", "_gsum", "_gcount", "_info"}
+
+func belongs(family, series string) bool {
+	if series == family {
+		return true
+	}
+	rest, ok := strings.CutPrefix(series, family)
+	if !ok {
+		return false
+	}
+	for _, s := range familySuffixes {
+		if rest == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,20 @@
+package config
+
+import (
+	"fmt"
+
+	"github.com/robfig/cron/v3"
+)
+
+// scheduleParser accepts standard 5-field cron specs, an optional leading
+// seconds field, and descriptors such as @every 1m or @hourly.
+var scheduleParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseSchedule parses global.schedule.
+func ParseSchedule(spec string) (cron.Schedule, error) {
+	s, err := scheduleParser.Parse(spec)
+	if err != nil {
+		return nil, fmt.Errorf("global.schedule: %q is not a cron spec (%w); use e.g. \"*/5 * * * *\" or \"@every 1m\"", spec, err)
+	}
+	return s, nil
+}

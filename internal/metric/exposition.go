@@ -1,0 +1,107 @@
+package metric
+
+import (
+	"bufio"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// WriteText renders families in the Prometheus text format (0.0.4), or in
+// OpenMetrics 1.0 when openMetrics is set. Timestamps are left out: this is
+// what `liftpush collect` prints and what a Pushgateway accepts.
+func WriteText(w io.Writer, families []Family, openMetrics bool) error {
+	bw := bufio.NewWriter(w)
+	for i := range families {
+		f := &families[i]
+		name := f.Name
+		typ := string(f.Type)
+		if openMetrics {
+			if f.Type == model.MetricTypeCounter {
+				name = strings.TrimSuffix(name, "_total")
+			}
+		} else if f.Type == model.MetricTypeUnknown || f.Type == "" || f.Type == model.MetricTypeInfo || f.Type == model.MetricTypeStateset || f.Type == model.MetricTypeGaugeHistogram {
+			// The text format knows fewer types; untyped is the honest one.
+			typ = "untyped"
+		}
+		if f.Help != "" {
+			bw.WriteString("# HELP ")
+			bw.WriteString(name)
+			bw.WriteByte(' ')
+			bw.WriteString(escapeHelp(f.Help, openMetrics))
+			bw.WriteByte('\n')
+		}
+		if typ == "" {
+			typ = "unknown"
+		}
+		bw.WriteString("# TYPE ")
+		bw.WriteString(name)
+		bw.WriteByte(' ')
+		bw.WriteString(typ)
+		bw.WriteByte('\n')
+		if openMetrics && f.Unit != "" {
+			bw.WriteString("# UNIT " + name + " " + f.Unit + "\n")
+		}
+		for _, s := range f.Samples {
+			writeSeries(bw, s.Labels)
+			bw.WriteByte(' ')
+			bw.WriteString(formatFloat(s.Value))
+			bw.WriteByte('\n')
+		}
+	}
+	if openMetrics {
+		bw.WriteString("# EOF\n")
+	}
+	return bw.Flush()
+}
+
+func writeSeries(bw *bufio.Writer, ls labels.Labels) {
+	bw.WriteString(ls.Get(model.MetricNameLabel))
+	first := true
+	ls.Range(func(l labels.Label) {
+		if l.Name == model.MetricNameLabel {
+			return
+		}
+		if first {
+			bw.WriteByte('{')
+			first = false
+		} else {
+			bw.WriteByte(',')
+		}
+		bw.WriteString(l.Name)
+		bw.WriteString(`="`)
+		bw.WriteString(labelValueEscaper.Replace(l.Value))
+		bw.WriteByte('"')
+	})
+	if !first {
+		bw.WriteByte('}')
+	}
+}
+
+var (
+	labelValueEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
+	helpEscaper       = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+)
+
+func escapeHelp(s string, openMetrics bool) string {
+	if openMetrics {
+		return labelValueEscaper.Replace(s)
+	}
+	return helpEscaper.Replace(s)
+}
+
+func formatFloat(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}

@@ -1,0 +1,172 @@
+// Package pipeline runs a cycle: collect from every source concurrently,
+// decorate, then deliver to every destination concurrently. The scheduler
+// for daemon mode lives here too.
+package pipeline
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/liftpush/liftpush/internal/collect"
+	"github.com/liftpush/liftpush/internal/metric"
+	"github.com/liftpush/liftpush/internal/push"
+)
+
+// collectShare is the part of cycle_timeout the collectors may use; the rest
+// is kept for delivery, so a hanging source cannot starve the push.
+const collectShare = 0.6
+
+// Pipeline holds what lives across cycles: collectors (with their cached
+// clients and tokens) and the last success time of each collector.
+// RunCycle must not be called concurrently; the scheduler guarantees it.
+type Pipeline struct {
+	Collectors     []collect.Collector
+	Destinations   []push.Destination
+	Job            string
+	ExternalLabels labels.Labels
+	CycleTimeout   time.Duration
+	Logger         *slog.Logger
+	Now            func() time.Time
+
+	lastSuccess map[string]float64
+}
+
+// Outcome is one collector's part of a cycle.
+type Outcome struct {
+	Collector string
+	Families  []metric.Family
+	Samples   int
+	Duration  time.Duration
+	Err       error
+}
+
+// Result is one cycle's outcome.
+type Result struct {
+	Outcomes []Outcome
+	Reports  []push.Report
+}
+
+// OK reports whether everything was collected and delivered.
+func (r Result) OK() bool {
+	for _, o := range r.Outcomes {
+		if o.Err != nil {
+			return false
+		}
+	}
+	for _, rep := range r.Reports {
+		if rep.Err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// RunCycle collects once and delivers to every destination.
+func (p *Pipeline) RunCycle(ctx context.Context) Result {
+	ctx, cancel := context.WithTimeout(ctx, p.CycleTimeout)
+	defer cancel()
+	start := p.now()
+	outcomes := p.Collect(ctx)
+	groups := p.Groups(outcomes, start)
+	reports := p.Deliver(ctx, groups)
+	res := Result{Outcomes: outcomes, Reports: reports}
+	p.logSummary(res, p.now().Sub(start))
+	return res
+}
+
+// Collect runs every collector concurrently, each under the collection share
+// of the cycle deadline.
+func (p *Pipeline) Collect(ctx context.Context) []Outcome {
+	cctx, cancel := context.WithTimeout(ctx, time.Duration(float64(p.CycleTimeout)*collectShare))
+	defer cancel()
+	out := make([]Outcome, len(p.Collectors))
+	var wg sync.WaitGroup
+	for i, c := range p.Collectors {
+		wg.Go(func() {
+			start := p.now()
+			fams, err := c.Collect(cctx)
+			o := Outcome{Collector: c.Name(), Families: fams, Samples: metric.Samples(fams), Duration: p.now().Sub(start), Err: err}
+			if err != nil {
+				p.Logger.Error("collector failed", "collector", o.Collector, "samples", o.Samples, "err", err)
+			}
+			out[i] = o
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// Groups turns outcomes into the groups destinations receive: decorated data,
+// each collector's self-metrics, and a process group with build info.
+func (p *Pipeline) Groups(outcomes []Outcome, at time.Time) []metric.Group {
+	if p.lastSuccess == nil {
+		p.lastSuccess = map[string]float64{}
+	}
+	d := &Decorator{Job: p.Job, External: p.ExternalLabels, T: at.UnixMilli()}
+	groups := make([]metric.Group, 0, len(outcomes)+1)
+	for _, o := range outcomes {
+		if o.Err == nil {
+			p.lastSuccess[o.Collector] = float64(at.UnixMilli()) / 1000
+		}
+		g := metric.Group{Collector: o.Collector, Up: o.Err == nil, Families: o.Families, Self: collectorSelf(o, p.lastSuccess[o.Collector])}
+		for i := range g.Families {
+			d.Decorate(&g.Families[i])
+		}
+		for i := range g.Self {
+			d.Decorate(&g.Self[i])
+		}
+		groups = append(groups, g)
+	}
+	build := BuildInfo()
+	d.Decorate(&build)
+	return append(groups, metric.Group{Up: true, Self: []metric.Family{build}})
+}
+
+// Deliver hands the groups to every destination concurrently; a slow one
+// does not hold up the others.
+func (p *Pipeline) Deliver(ctx context.Context, groups []metric.Group) []push.Report {
+	reports := make([]push.Report, len(p.Destinations))
+	var wg sync.WaitGroup
+	for i, d := range p.Destinations {
+		wg.Go(func() {
+			rep := d.Deliver(ctx, groups)
+			rep.Destination = d.Name()
+			reports[i] = rep
+		})
+	}
+	wg.Wait()
+	return reports
+}
+
+// logSummary writes the one line a run ends with: per collector samples and
+// duration, per destination sent, retried and dropped with reasons.
+func (p *Pipeline) logSummary(res Result, took time.Duration) {
+	attrs := []any{"ok", res.OK(), "duration", took.Round(time.Millisecond)}
+	for _, o := range res.Outcomes {
+		attrs = append(attrs, slog.Group("collector."+o.Collector,
+			"up", o.Err == nil, "samples", o.Samples, "duration", o.Duration.Round(time.Millisecond)))
+	}
+	for _, r := range res.Reports {
+		g := []any{"sent", r.Sent, "retried", r.Retried, "dropped", r.DroppedTotal()}
+		if len(r.Dropped) > 0 {
+			g = append(g, "dropped_by_reason", r.DropSummary())
+		}
+		attrs = append(attrs, slog.Group("destination."+r.Destination, g...))
+	}
+	level := slog.LevelInfo
+	if !res.OK() {
+		level = slog.LevelWarn
+	}
+	p.Logger.Log(context.Background(), level, "cycle finished", attrs...)
+}
+
+func (p *Pipeline) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}

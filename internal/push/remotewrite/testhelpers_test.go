@@ -1,0 +1,129 @@
+package remotewrite
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang/snappy"
+	commoncfg "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/liftpush/liftpush/internal/config"
+)
+
+// received is one decoded request.
+type received struct {
+	header http.Header
+	req    prompb.WriteRequest
+}
+
+// receiver decodes remote-write requests like a real receiver would (snappy
+// block format, then protobuf) and records them in arrival order.
+type receiver struct {
+	mu   sync.Mutex
+	reqs []received
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	raw, err := snappy.Decode(nil, body)
+	if err != nil {
+		http.Error(w, "snappy: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	var req prompb.WriteRequest
+	if err := req.Unmarshal(raw); err != nil {
+		http.Error(w, "proto: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	rc.mu.Lock()
+	rc.reqs = append(rc.reqs, received{header: r.Header.Clone(), req: req})
+	rc.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (rc *receiver) all() []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]received(nil), rc.reqs...)
+}
+
+func testConfig(t *testing.T, rawURL string, mod func(*config.RemoteWriteConfig)) *config.RemoteWriteConfig {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := config.DefaultRemoteWriteConfig
+	c.URL = &commoncfg.URL{URL: u}
+	c.Name = "test"
+	if mod != nil {
+		mod(&c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("invalid test config: %v", err)
+	}
+	return &c
+}
+
+func newTestClient(t *testing.T, cfg *config.RemoteWriteConfig, logs io.Writer, clock *fakeClock) *Client {
+	t.Helper()
+	if logs == nil {
+		logs = io.Discard
+	}
+	c, err := New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), "liftpush/test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clock != nil {
+		c.clock = clock
+	}
+	return c
+}
+
+// fakeClock is a virtual clock: Sleep returns at once and moves Now forward,
+// so backoff tables run in microseconds while deadlines still apply.
+type fakeClock struct {
+	mu     sync.Mutex
+	base   time.Time
+	offset time.Duration
+	sleeps []time.Duration
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{base: time.Now()} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.base.Add(c.offset)
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+	c.sleeps = append(c.sleeps, d)
+	return nil
+}
+
+func (c *fakeClock) waits() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.sleeps...)
+}
+
+func md(d time.Duration) model.Duration { return model.Duration(d) }
