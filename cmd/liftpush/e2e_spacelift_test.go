@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -107,5 +109,53 @@ remote_write:
 	left := prom.Value(t, `clamp_min(max(spacelift_current_billing_period_end_timestamp_seconds) - time(), 0)`)
 	if want := time.Unix(1796083200, 0).Sub(time.Now()).Seconds(); left < 0 || left > want+120 {
 		t.Errorf("time until usage resets = %g, want about max(%g, 0)", left, want)
+	}
+}
+
+// TestE2ESpaceliftInvalidKey: a wrong secret fails the Spacelift collector
+// with a clear message and exit 1, and nothing else is lost: the other
+// collector's series and the self-metrics still arrive.
+func TestE2ESpaceliftInvalidKey(t *testing.T) {
+	prom := testinfra.StartPrometheus(t, "")
+	data, err := spacelifttest.Fixture("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake, err := spacelifttest.NewServer(spacelifttest.Options{KeyID: "demo", Secret: "demo-secret", Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("other_up 1\n"))
+	}))
+	defer target.Close()
+	cfg := writeFile(t, "liftpush.yml", `
+spacelift:
+  endpoint: `+fake.URL+`
+  insecure_http: true
+  api_key_id: demo
+  api_key_secret_file: `+writeFile(t, "secret", "not-the-secret\n")+`
+scrape_configs:
+  - job_name: other
+    static_configs: [{targets: ["`+strings.TrimPrefix(target.URL, "http://")+`"]}]
+remote_write:
+  - url: `+prom.WriteURL()+`
+`)
+	res := testinfra.Run(t, nil, "run", "--once", "--config.file="+cfg)
+	if res.ExitCode != 1 {
+		t.Fatalf("exit code %d, want 1", res.ExitCode)
+	}
+	if !strings.Contains(res.Stderr, "invalid API key ID or secret") || strings.Contains(res.Stderr, "not-the-secret") {
+		t.Errorf("stderr lacks the reason or shows the secret:\n%s", res.Stderr)
+	}
+	if v := prom.Value(t, `other_up{job="other"}`); v != 1 {
+		t.Errorf("other_up = %g, want 1", v)
+	}
+	if v := prom.Value(t, `liftpush_collector_up{collector="spacelift"}`); v != 0 {
+		t.Errorf("liftpush_collector_up{collector=spacelift} = %g, want 0", v)
+	}
+	if got := prom.Query(t, `spacelift_worker_pool_runs_pending`); len(got) != 0 {
+		t.Errorf("pool series without a token: %v", got)
 	}
 }
