@@ -47,6 +47,9 @@ type Options struct {
 	Now func() time.Time
 	// Data is the account, as returned by Fixture.
 	Data map[string]any
+	// TLS serves https with httptest's self-signed certificate (see
+	// Server.Certificate), to test ca_file.
+	TLS bool
 }
 
 // Mode selects injected failures. The zero Mode is a healthy API.
@@ -128,6 +131,9 @@ func NewServer(opts Options) (*Server, error) {
 	h, err := NewHandler(opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.TLS {
+		return &Server{Server: httptest.NewTLSServer(h), Handler: h}, nil
 	}
 	return &Server{Server: httptest.NewServer(h), Handler: h}, nil
 }
