@@ -80,6 +80,9 @@ func TestMachineSessions(t *testing.T) {
 	if n := len(e.srv.Stats().Documents); n != 6+4 {
 		t.Errorf("%d documents after the second cycle, want 10", n)
 	}
+	if r := e.srv.Stats().Rejected; r != 0 {
+		t.Errorf("%d per-root documents rejected by the schema", r)
+	}
 }
 
 // An API that does not know an extra field rejects the whole document; the
