@@ -141,7 +141,7 @@ func (c *Collector) runDoc(ctx context.Context, ext, core any) (any, *exchange, 
 	}
 	x2, err2 := c.run(ctx, core)
 	if err2 == nil || (x2 != nil && x2.hasData) {
-		c.noExtras = true
+		c.noExtras, c.noExtrasSince = true, c.now()
 		c.logger.Warn("This Spacelift API rejects liftpush's extra fields; collecting the series of Spacelift's exporter only",
 			"reason", err, "missing_series", strings.Join(extraSeries, ","))
 	}
@@ -162,7 +162,7 @@ func (c *Collector) fetch(ctx context.Context) (*snapshot, error) {
 			}
 			return snap, errors.Join(append([]error{err}, n.errs...)...)
 		}
-		c.split = true
+		c.split, c.splitSince = true, c.now()
 		c.logger.Info("Spacelift refused part of the combined query to this API key; asking for each part on its own from now on")
 	}
 	err := c.fetchSplit(ctx, snap, n)

@@ -83,6 +83,20 @@ func TestMachineSessions(t *testing.T) {
 	if r := e.srv.Stats().Rejected; r != 0 {
 		t.Errorf("%d per-root documents rejected by the schema", r)
 	}
+	// An hour later, Spacelift was upgraded: the combined document is
+	// tried again and sticks.
+	e.srv.SetMode(spacelifttest.Mode{})
+	e.clock.Advance(time.Hour)
+	fams, err = e.collect(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.srv.Stats().Documents); n != 10+2 {
+		t.Errorf("%d documents after the upgrade, want 12 (token, combined)", n)
+	}
+	if got := familyNames(fams)["spacelift_current_billing_period_used_seats"]; got != 1 {
+		t.Errorf("usage still missing after the upgrade")
+	}
 }
 
 // An API that does not know an extra field rejects the whole document; the

@@ -31,7 +31,7 @@ import (
 // expires; in one-shot mode the process exchanges once. It also remembers
 // what the API turned out not to support (the extras, or some roots for
 // machine sessions), so that later cycles do not pay for the failed attempt
-// again. Collect calls are serialized.
+// again; after recheckAfter it tries again. Collect calls are serialized.
 type Collector struct {
 	logger       *slog.Logger
 	url          string
@@ -46,12 +46,16 @@ type Collector struct {
 	jwt        string
 	validUntil time.Time
 	exchanges  int // token exchanges so far, for tests and debug logs
-	// noExtras is set once the API rejected a document with the extra
-	// fields; from then on only the core selection is asked for.
-	noExtras bool
-	// split is set once the API refused some roots to this machine session;
-	// from then on each root is asked for in its own document.
-	split bool
+	// noExtras is set when the API rejected a document with the extra
+	// fields; until recheckAfter has passed only the core selection is
+	// asked for.
+	noExtras      bool
+	noExtrasSince time.Time
+	// split is set when the API refused some roots to this machine
+	// session; until recheckAfter has passed each root is asked for in its
+	// own document.
+	split      bool
+	splitSince time.Time
 	// gatedLogged avoids repeating the long explanation every cycle.
 	gatedLogged bool
 }
@@ -108,6 +112,20 @@ func certPool(file string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// recheckAfter is how long a daemon trusts what it learned about the API's
+// limits. Spacelift gets upgraded under a running liftpush; after an hour
+// the cheaper combined document with the extras is tried again.
+const recheckAfter = time.Hour
+
+func (c *Collector) recheck(now time.Time) {
+	if c.noExtras && now.Sub(c.noExtrasSince) >= recheckAfter {
+		c.noExtras = false
+	}
+	if c.split && now.Sub(c.splitSince) >= recheckAfter {
+		c.split = false
+	}
+}
+
 // Name implements the collector contract.
 func (c *Collector) Name() string { return "spacelift" }
 
@@ -120,6 +138,7 @@ func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 	start := c.now()
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	c.recheck(start)
 	snap, err := c.fetch(ctx)
 	fams := families(snap, c.logger)
 	fams = append(fams,
