@@ -50,7 +50,6 @@ func (c *Collector) exchangeKey(ctx context.Context) (string, error) {
 		"secret": graphql.String(secret),
 	}
 	x := &exchange{}
-	c.exchanges++
 	if err := c.gql.Mutate(withExchange(ctx, x), &m, vars); err != nil {
 		return "", fmt.Errorf("exchanging API key %q for a token at %s: %w", c.keyID, c.url, describe(err, x))
 	}
@@ -63,7 +62,8 @@ func (c *Collector) exchangeKey(ctx context.Context) (string, error) {
 	}
 	c.jwt = *u.JWT
 	c.validUntil = time.Unix(*u.ValidUntil, 0)
-	c.logger.Debug("Exchanged the Spacelift API key for a token", "api_key_id", c.keyID, "valid_until", c.validUntil.UTC())
+	c.exchanges++
+	c.logger.Debug("Exchanged the Spacelift API key for a token", "api_key_id", c.keyID, "valid_until", c.validUntil.UTC(), "exchanges", c.exchanges)
 	return c.jwt, nil
 }
 

@@ -128,8 +128,8 @@ func (c *Collector) logErrors(x *exchange) {
 
 // runDoc runs the extended document, or the core one when the API already
 // rejected the extras; an extended document rejected as a whole is retried
-// once with the core selection, and if that one works the extras are off for
-// the life of the collector. It returns the document that was answered.
+// once with the core selection, and if that one works the extras stay off
+// for recheckAfter. It returns the document that was answered.
 func (c *Collector) runDoc(ctx context.Context, ext, core any) (any, *exchange, error) {
 	if c.noExtras || ext == nil {
 		x, err := c.run(ctx, core)
@@ -149,7 +149,7 @@ func (c *Collector) runDoc(ctx context.Context, ext, core any) (any, *exchange, 
 }
 
 // fetch gathers one snapshot: one combined document normally, one document
-// per root once the API refused some roots to this machine session.
+// per root while the API refuses some roots to this machine session.
 func (c *Collector) fetch(ctx context.Context) (*snapshot, error) {
 	snap := &snapshot{}
 	n := &nullCheck{}

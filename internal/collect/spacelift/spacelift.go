@@ -45,7 +45,7 @@ type Collector struct {
 	mu         sync.Mutex
 	jwt        string
 	validUntil time.Time
-	exchanges  int // token exchanges so far, for tests and debug logs
+	exchanges  int // successful token exchanges so far, for the debug log
 	// noExtras is set when the API rejected a document with the extra
 	// fields; until recheckAfter has passed only the core selection is
 	// asked for.

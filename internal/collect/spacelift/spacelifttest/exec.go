@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -276,13 +275,4 @@ func hiddenFields(doc *ast.QueryDocument, set ast.SelectionSet, hidden map[strin
 		}
 	}
 	return ""
-}
-
-// pathString renders a path for tests ("workerPools.3.name").
-func pathString(p []any) string {
-	parts := make([]string, len(p))
-	for i, x := range p {
-		parts[i] = fmt.Sprint(x)
-	}
-	return strings.Join(parts, ".")
 }
