@@ -1,0 +1,124 @@
+package pushgateway
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	commoncfg "github.com/prometheus/common/config"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/liftpush/liftpush/internal/config"
+	"github.com/liftpush/liftpush/internal/metric"
+)
+
+// newTestClient builds a client for url from a validated config; mutate
+// changes the entry before validation.
+func newTestClient(t *testing.T, url string, mutate func(*config.PushgatewayConfig)) (*Client, *syncBuffer) {
+	t.Helper()
+	cfg, err := config.NewPushgateway(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mutate != nil {
+		mutate(cfg)
+	}
+	if err := cfg.Validate(config.GlobalConfig{Job: "liftpush", CycleTimeout: model.Duration(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	c, err := New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), "liftpush/test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.clock = &fakeClock{now: time.Unix(1700000000, 0)}
+	return c, logs
+}
+
+// syncBuffer is a log sink the client's goroutines may share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// fakeClock makes backoff instant and counts the waits.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	sleeps int
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.sleeps++
+	c.mu.Unlock()
+	return ctx.Err()
+}
+
+func (c *fakeClock) Sleeps() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sleeps
+}
+
+// series builds labels from name and k, v pairs.
+func series(name string, kv ...string) labels.Labels {
+	return labels.FromStrings(append([]string{model.MetricNameLabel, name}, kv...)...)
+}
+
+func gauge(name string, v float64, kv ...string) metric.Family {
+	return metric.Family{Name: name, Help: name + " help", Type: model.MetricTypeGauge, Samples: []metric.Sample{{Labels: series(name, kv...), Value: v}}}
+}
+
+// selfMetrics are the liftpush_collector_* series the pipeline adds.
+func selfMetrics(collector string, up bool, lastSuccess float64) []metric.Family {
+	v := 0.0
+	if up {
+		v = 1
+	}
+	fams := []metric.Family{
+		gauge("liftpush_collector_up", v, "collector", collector, "job", "liftpush"),
+		gauge("liftpush_collector_duration_seconds", 0.25, "collector", collector, "job", "liftpush"),
+	}
+	if lastSuccess > 0 {
+		fams = append(fams, gauge("liftpush_last_success_timestamp_seconds", lastSuccess, "collector", collector, "job", "liftpush"))
+	}
+	return fams
+}
+
+// urlOf is a commoncfg.URL for tests that build configs by hand.
+func urlOf(t *testing.T, s string) *commoncfg.URL {
+	t.Helper()
+	u := &commoncfg.URL{}
+	if err := u.UnmarshalYAML(func(v any) error { *(v.(*string)) = s; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// dtoFamily wraps the client_model message for decoding in tests.
+type dtoFamily struct{ dto.MetricFamily }
