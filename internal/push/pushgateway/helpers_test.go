@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	commoncfg "github.com/prometheus/common/config"
 	dto "github.com/prometheus/client_model/go"
+	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 

@@ -131,7 +131,7 @@ liftpush_collector_duration_seconds 0.25
 			dropped: map[string]int{"collector_failed": 1},
 		},
 		{
-			name: "scrape targets get their own job and instance group; a down target only its up",
+			name:   "scrape targets get their own job and instance group; a down target only its up",
 			groups: []metric.Group{scrapeGroup(false, "cp2:443")},
 			want: []planned{
 				{"POST", "/metrics/job/liftpush/collector@base64/c2NyYXBlL2NoYWlubG9vcA", "# HELP liftpush_collector_up liftpush_collector_up help\n# TYPE liftpush_collector_up gauge\nliftpush_collector_up 0\n# HELP liftpush_collector_duration_seconds liftpush_collector_duration_seconds help\n# TYPE liftpush_collector_duration_seconds gauge\nliftpush_collector_duration_seconds 0.25\n"},
@@ -158,7 +158,7 @@ runs_created 1.6e+09
 			},
 		},
 		{
-			name: "conflicting grouping label, duplicate series, invalid name and stale marker",
+			name:   "conflicting grouping label, duplicate series, invalid name and stale marker",
 			mutate: func(c *config.PushgatewayConfig) { c.Grouping = map[string]string{"cluster": "edge-1"} },
 			groups: []metric.Group{{Collector: "k8s", Up: true, Families: []metric.Family{{Name: "k8s_x", Type: model.MetricTypeGauge, Samples: []metric.Sample{
 				{Labels: series("k8s_x", "job", "liftpush", "name", "a"), Value: 1},
