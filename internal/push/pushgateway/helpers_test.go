@@ -15,6 +15,7 @@ import (
 
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
+	"github.com/liftpush/liftpush/internal/push"
 )
 
 // newTestClient builds a client for url from a validated config; mutate
@@ -122,3 +123,25 @@ func urlOf(t *testing.T, s string) *commoncfg.URL {
 
 // dtoFamily wraps the client_model message for decoding in tests.
 type dtoFamily struct{ dto.MetricFamily }
+
+type pushReport = push.Report
+
+// chainloopFamilies is what Chainloop's /prom/<org>/metrics exposes, with
+// the target labels a scrape adds.
+func chainloopFamilies(instance string) []metric.Family {
+	tl := []string{"job", "chainloop", "instance", instance, "org", "acme", "workflow", "build", "runner", "github"}
+	h := metric.Family{Name: "chainloop_workflow_run_duration_seconds", Help: "Duration of workflow runs.", Type: model.MetricTypeHistogram}
+	for _, b := range []struct {
+		le string
+		v  float64
+	}{{"10", 1}, {"60", 3}, {"1200", 4}, {"+Inf", 4}} {
+		h.Samples = append(h.Samples, metric.Sample{Labels: series("chainloop_workflow_run_duration_seconds_bucket", append(tl, "status", "success", "le", b.le)...), Value: b.v})
+	}
+	h.Samples = append(h.Samples,
+		metric.Sample{Labels: series("chainloop_workflow_run_duration_seconds_sum", append(tl, "status", "success")...), Value: 250},
+		metric.Sample{Labels: series("chainloop_workflow_run_duration_seconds_count", append(tl, "status", "success")...), Value: 4},
+	)
+	up := gauge("chainloop_workflow_up", 1, tl...)
+	up.Help = "Whether the workflow's last run succeeded."
+	return []metric.Family{up, h, gauge("up", 1, "job", "chainloop", "instance", instance)}
+}
