@@ -3,6 +3,7 @@ package pushgateway
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -145,3 +146,5 @@ func chainloopFamilies(instance string) []metric.Family {
 	up.Help = "Whether the workflow's last run succeeded."
 	return []metric.Family{up, h, gauge("up", 1, "job", "chainloop", "instance", instance)}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
