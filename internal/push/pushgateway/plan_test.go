@@ -3,6 +3,7 @@ package pushgateway
 import (
 	"bytes"
 	"math"
+	"sort"
 	"strings"
 	"testing"
 
@@ -220,17 +221,21 @@ func TestEncodeFormatsAgree(t *testing.T) {
 			t.Fatal(err)
 		}
 		dec := expfmt.NewDecoder(&buf, expfmt.Format(contentType[format]))
-		var out strings.Builder
+		// The text decoder hands families out in map order.
+		var rendered []string
 		for {
-			var mf = new(dtoFamily)
+			mf := new(dtoFamily)
 			if err := dec.Decode(&mf.MetricFamily); err != nil {
 				break
 			}
+			var out strings.Builder
 			if _, err := expfmt.MetricFamilyToText(&out, &mf.MetricFamily); err != nil {
 				t.Fatal(err)
 			}
+			rendered = append(rendered, out.String())
 		}
-		return out.String()
+		sort.Strings(rendered)
+		return strings.Join(rendered, "")
 	}
 	text, proto := decode(config.FormatText), decode(config.FormatProtobuf)
 	if text == "" {
