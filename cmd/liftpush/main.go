@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/promslog"
@@ -52,7 +53,7 @@ destination failed; 2 usage or configuration error, before any work.`)
 		newCheckConfigCmd(app, &f),
 		newVersionCmd(app),
 	}
-	chosen, err := app.Parse(args)
+	chosen, err := app.Parse(stdinArg(args))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "liftpush: %s; see 'liftpush --help'\n", err)
 		return exitUsage
@@ -64,6 +65,16 @@ destination failed; 2 usage or configuration error, before any work.`)
 		}
 	}
 	return exitUsage
+}
+
+// stdinArg moves a lone "-" (standard input) behind "--": kingpin reads it
+// as a flag with an empty name otherwise.
+func stdinArg(args []string) []string {
+	i := slices.Index(args, "-")
+	if i < 0 || slices.Contains(args[:i], "--") {
+		return args
+	}
+	return append(slices.Delete(slices.Clone(args), i, i+1), "--", "-")
 }
 
 // command is one subcommand; exec returns nil for exit 0.

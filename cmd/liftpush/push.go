@@ -23,9 +23,10 @@ import (
 )
 
 type pushCmd struct {
-	f      *flags
-	file   string
-	labels []string
+	f       *flags
+	file    string
+	labels  []string
+	timeout time.Duration
 }
 
 func newPushCmd(app *kingpin.Application, f *flags) *pushCmd {
@@ -34,6 +35,7 @@ func newPushCmd(app *kingpin.Application, f *flags) *pushCmd {
 	f.addConfigFlags(cmd)
 	cmd.Flag("label", "Label to set on every series, name=value. Repeatable; overrides the file's value.").
 		PlaceHolder("NAME=VALUE").StringsVar(&c.labels)
+	cmd.Flag("timeout", "How long the whole push may take, retries included (default: global.cycle_timeout).").DurationVar(&c.timeout)
 	cmd.Arg("file", "Exposition file, or - for standard input.").Required().StringVar(&c.file)
 	return c
 }
@@ -72,7 +74,11 @@ func (c *pushCmd) exec(logger *slog.Logger) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.Global.CycleTimeout))
+	timeout := time.Duration(cfg.Global.CycleTimeout)
+	if c.timeout > 0 {
+		timeout = c.timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
 	start := time.Now()

@@ -64,6 +64,10 @@ func (c *ScrapeConfig) UnmarshalYAML(unmarshal func(any) error) error {
 		return err
 	}
 	c.deprecated = deprecatedAuthKeys(&c.HTTPClientConfig)
+	if c.Scheme == "file" && len(c.StaticConfigs) == 0 {
+		// A file has no host to list; its one target is the file itself.
+		c.StaticConfigs = []StaticConfig{{Targets: []string{""}}}
+	}
 	return c.HTTPClientConfig.Validate()
 }
 

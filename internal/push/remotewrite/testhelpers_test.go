@@ -127,4 +127,3 @@ func (c *fakeClock) waits() []time.Duration {
 }
 
 func md(d time.Duration) model.Duration { return model.Duration(d) }
-
