@@ -12,7 +12,7 @@ import (
 )
 
 // Both shipped examples are valid configurations.
-func TestExamplesCheckConfig(t *testing.T) {
+func TestE2EExamplesCheckConfig(t *testing.T) {
 	for _, name := range []string{"chainloop.yml", "workerpool-controller.yml"} {
 		t.Run(name, func(t *testing.T) {
 			res := testinfra.Run(t, nil, "check-config", "--config.file="+filepath.Join("..", "examples", name))
@@ -47,14 +47,14 @@ pushgateway: [{url: "http://pgw:9091"}]
 	}
 }
 
-// TestChainloopAndController scrapes a Chainloop-like and a worker pool
+// TestE2EChainloopAndController scrapes a Chainloop-like and a worker pool
 // controller-like HTTPS endpoint plus an exposition file, and pushes to a
 // real Prometheus (remote-write) and a real Pushgateway read back by a
 // second Prometheus with honor_labels: true. Both must hold the same series
 // with the job and instance a direct scrape would give. Then the Chainloop
 // token is wrong: its collector reports up 0 with the 401 logged, and the
 // others still deliver.
-func TestChainloopAndController(t *testing.T) {
+func TestE2EChainloopAndController(t *testing.T) {
 	pgw := testinfra.StartPushgateway(t)
 	promRW := testinfra.StartPrometheus(t, "")
 	promPG := testinfra.StartPrometheus(t, fmt.Sprintf("  - job_name: pushgateway\n    honor_labels: true\n    static_configs: [{targets: ['%s']}]\n", pgw.Addr))

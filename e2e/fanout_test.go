@@ -16,11 +16,11 @@ import (
 	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
-// TestFanOut delivers one cycle to a real Prometheus (remote-write), a real
+// TestE2EFanOut delivers one cycle to a real Prometheus (remote-write), a real
 // Pushgateway and a remote-write receiver that never answers. The two real
 // ones get their data within their budgets, the hanging one is reported in
 // the summary line, and the run exits 1.
-func TestFanOut(t *testing.T) {
+func TestE2EFanOut(t *testing.T) {
 	pgw := testinfra.StartPushgateway(t)
 	prom := testinfra.StartPrometheus(t, "")
 	release := make(chan struct{})
@@ -87,11 +87,11 @@ pushgateway:
 	}
 }
 
-// TestDaemonDestinationMetricsAndDelete runs liftpush as a daemon: from
+// TestE2EDaemonDestinationMetricsAndDelete runs liftpush as a daemon: from
 // the second cycle on, the destination self-metrics describe the previous
 // delivery; at SIGTERM the Pushgateway groups are deleted
 // (delete_on_shutdown).
-func TestDaemonDestinationMetricsAndDelete(t *testing.T) {
+func TestE2EDaemonDestinationMetricsAndDelete(t *testing.T) {
 	pgw := testinfra.StartPushgateway(t)
 	prom := testinfra.StartPrometheus(t, "")
 	dir := t.TempDir()

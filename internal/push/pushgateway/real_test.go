@@ -16,7 +16,7 @@ import (
 // These tests run against the real Debian prometheus-pushgateway (1.5.1),
 // one process for the whole test, wiped between subtests.
 
-func TestRealPushgateway(t *testing.T) {
+func TestE2EPushgateway(t *testing.T) {
 	pgw := testinfra.StartPushgateway(t)
 
 	t.Run("PUT replaces the group, POST replaces only the names pushed", func(t *testing.T) {
