@@ -135,7 +135,7 @@ func TestE2EPushgateway(t *testing.T) {
 		if rep.Retried != 0 || c.clock.(*fakeClock).Sleeps() != 0 {
 			t.Errorf("retried %d samples after %d waits, want none", rep.Retried, c.clock.(*fakeClock).Sleeps())
 		}
-		for _, want := range []string{"pushgateway rejected the group, not retried", "status=400", "inconsistent with existing metrics", "is not a GAUGE"} {
+		for _, want := range []string{"pushgateway rejected the group, not retried", "status=400", "inconsistent with existing metrics", "shared", "is not a "} {
 			if !strings.Contains(logs.String(), want) {
 				t.Errorf("log lacks %q:\n%s", want, logs)
 			}
