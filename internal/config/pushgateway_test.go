@@ -134,3 +134,49 @@ func TestPushgatewayOverrides(t *testing.T) {
 		t.Errorf("timeout = %s, want 0 (the rest of the cycle)", pg.Timeout)
 	}
 }
+
+// The legacy bearer token keys of Chainloop's guide and older
+// prometheus.yml files still work: they become authorization, and
+// Warnings names them so check-config and run can log a deprecation.
+func TestLegacyBearerWarnings(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		wantAuth   commoncfg.Authorization
+		want       []string
+	}{
+		{
+			name:     "scrape bearer_token",
+			yaml:     "scrape_configs: [{job_name: chainloop, scheme: https, bearer_token: T, static_configs: [{targets: [cp:443]}]}]",
+			wantAuth: commoncfg.Authorization{Type: "Bearer", Credentials: "T"},
+			want:     []string{`scrape_configs[0] (job "chainloop").bearer_token is deprecated; use authorization: {credentials: ...} or {credentials_file: ...} instead`},
+		},
+		{
+			name:     "scrape bearer_token_file",
+			yaml:     "scrape_configs: [{job_name: wpc, scheme: https, bearer_token_file: /var/run/secrets/kubernetes.io/serviceaccount/token, static_configs: [{targets: [wpc:8443]}]}]",
+			wantAuth: commoncfg.Authorization{Type: "Bearer", CredentialsFile: "/var/run/secrets/kubernetes.io/serviceaccount/token"},
+			want:     []string{`scrape_configs[0] (job "wpc").bearer_token_file is deprecated; use authorization: {credentials: ...} or {credentials_file: ...} instead`},
+		},
+		{
+			name:     "authorization is not deprecated",
+			yaml:     "scrape_configs: [{job_name: c, scheme: https, authorization: {credentials_file: /t}, static_configs: [{targets: [cp:443]}]}]",
+			wantAuth: commoncfg.Authorization{Type: "Bearer", CredentialsFile: "/t"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load([]byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cfg.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, cfg.Warnings()); diff != "" {
+				t.Errorf("warnings (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantAuth, *cfg.ScrapeConfigs[0].HTTPClientConfig.Authorization); diff != "" {
+				t.Errorf("authorization (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
