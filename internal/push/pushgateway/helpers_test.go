@@ -10,7 +10,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -112,15 +111,6 @@ func selfMetrics(collector string, up bool, lastSuccess float64) []metric.Family
 	return fams
 }
 
-// urlOf is a commoncfg.URL for tests that build configs by hand.
-func urlOf(t *testing.T, s string) *commoncfg.URL {
-	t.Helper()
-	u := &commoncfg.URL{}
-	if err := u.UnmarshalYAML(func(v any) error { *(v.(*string)) = s; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
 
 // dtoFamily wraps the client_model message for decoding in tests.
 type dtoFamily struct{ dto.MetricFamily }
