@@ -111,7 +111,6 @@ func selfMetrics(collector string, up bool, lastSuccess float64) []metric.Family
 	return fams
 }
 
-
 // dtoFamily wraps the client_model message for decoding in tests.
 type dtoFamily struct{ dto.MetricFamily }
 
