@@ -140,7 +140,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	for i, pg := range c.Pushgateway {
-		if err := pg.Validate(); err != nil {
+		if err := pg.Validate(c.Global); err != nil {
 			errs = append(errs, fmt.Errorf("pushgateway[%d]: %w", i, err))
 		}
 	}
@@ -205,6 +205,24 @@ func checkLabel(name, value string) error {
 		return fmt.Errorf("label %q has an empty value; an empty value means no label, drop the key instead", name)
 	}
 	return nil
+}
+
+// Warnings lists what works but should be changed, such as the legacy
+// bearer_token keys; check-config and run log them.
+func (c *Config) Warnings() []string {
+	var ws []string
+	add := func(key string, deprecated []string) {
+		for _, k := range deprecated {
+			ws = append(ws, fmt.Sprintf("%s.%s is deprecated; use authorization: {credentials: ...} or {credentials_file: ...} instead", key, k))
+		}
+	}
+	for i, s := range c.ScrapeConfigs {
+		add(fmt.Sprintf("scrape_configs[%d] (job %q)", i, s.JobName), s.Deprecated())
+	}
+	for i, pg := range c.Pushgateway {
+		add(fmt.Sprintf("pushgateway[%d]", i), pg.Deprecated())
+	}
+	return ws
 }
 
 // String renders the configuration as YAML with every secret shown as

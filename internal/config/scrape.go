@@ -27,7 +27,14 @@ type ScrapeConfig struct {
 	StaticConfigs        []StaticConfig             `yaml:"static_configs"`
 	MetricRelabelConfigs []*relabel.Config          `yaml:"metric_relabel_configs,omitempty"`
 	HTTPClientConfig     commoncfg.HTTPClientConfig `yaml:",inline"`
+
+	deprecated []string
 }
+
+// Deprecated lists the legacy keys the job used (bearer_token,
+// bearer_token_file, as in Chainloop's and older Prometheus docs). They
+// still work: prometheus/common turns them into authorization.
+func (c *ScrapeConfig) Deprecated() []string { return c.deprecated }
 
 // ScrapeProtocols are the exposition formats liftpush can negotiate, named
 // as in Prometheus.
@@ -56,6 +63,7 @@ func (c *ScrapeConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	if err := unmarshal((*plain)(c)); err != nil {
 		return err
 	}
+	c.deprecated = deprecatedAuthKeys(&c.HTTPClientConfig)
 	if c.Scheme == "file" && len(c.StaticConfigs) == 0 {
 		// A file has no host to list; its one target is the file itself.
 		c.StaticConfigs = []StaticConfig{{Targets: []string{""}}}
