@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"net/http"
@@ -29,8 +29,8 @@ func TestE2ESpacelift(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fake.Close()
-	secret := writeFile(t, "secret", "demo-secret\n")
-	cfg := writeFile(t, "liftpush.yml", `
+	secret := tempFile(t, "secret", "demo-secret\n")
+	cfg := tempFile(t, "liftpush.yml", `
 global:
   external_labels: {cluster: edge-1}
 spacelift:
@@ -130,12 +130,12 @@ func TestE2ESpaceliftInvalidKey(t *testing.T) {
 		_, _ = w.Write([]byte("other_up 1\n"))
 	}))
 	defer target.Close()
-	cfg := writeFile(t, "liftpush.yml", `
+	cfg := tempFile(t, "liftpush.yml", `
 spacelift:
   endpoint: `+fake.URL+`
   insecure_http: true
   api_key_id: demo
-  api_key_secret_file: `+writeFile(t, "secret", "not-the-secret\n")+`
+  api_key_secret_file: `+tempFile(t, "secret", "not-the-secret\n")+`
 scrape_configs:
   - job_name: other
     static_configs: [{targets: ["`+strings.TrimPrefix(target.URL, "http://")+`"]}]
