@@ -34,9 +34,6 @@ import (
 )
 
 const (
-	// maxErrBody caps the part of an error response that is read and
-	// logged.
-	maxErrBody = 1024
 	// parallel bounds the groups pushed at once. The Pushgateway applies
 	// writes one at a time anyway; a few in flight hide the round trips.
 	parallel = 4
@@ -261,16 +258,6 @@ func (c *Client) targetKey(job, instance string) []labels.Label {
 	return key
 }
 
-// httpError is a response that ends the push of a group.
-type httpError struct {
-	status int
-	body   string
-}
-
-func (e *httpError) Error() string {
-	return fmt.Sprintf("server returned HTTP status %d %s: %s", e.status, http.StatusText(e.status), e.body)
-}
-
 // send pushes one group with retries. It returns the samples sent, the
 // samples re-sent, and on failure the drop reason and the error.
 func (c *Client) send(ctx context.Context, r request) (sent, retried int, reason string, err error) {
@@ -292,23 +279,14 @@ func (c *Client) send(ctx context.Context, r request) (sent, retried int, reason
 		c.logger.Debug("pushed group", "group", keyString(r.key), "method", r.method, "samples", r.samples, "bytes", buf.Len())
 		return r.samples, retried, "", nil
 	}
-	var (
-		herr *httpError
-		rec  *push.RecoverableError
-	)
-	switch {
-	case errors.As(err, &rec), ctx.Err() != nil:
-		reason = "timeout"
-	case errors.As(err, &herr):
-		reason = "http_" + strconv.Itoa(herr.status)
-	default:
-		reason = "error"
-	}
+	reason = push.DropReason(ctx, err)
+	var herr *push.HTTPError
+	errors.As(err, &herr)
 	err = fmt.Errorf("pushing group %s: %w", keyString(r.key), err)
-	if herr != nil && herr.status == http.StatusBadRequest {
+	if herr != nil && herr.Status == http.StatusBadRequest {
 		// A data error: the gateway's message says which metric is
 		// inconsistent; retrying the same body cannot succeed.
-		c.logger.Error("pushgateway rejected the group, not retried", "group", keyString(r.key), "method", r.method, "samples", r.samples, "status", herr.status, "body", herr.body)
+		c.logger.Error("pushgateway rejected the group, not retried", "group", keyString(r.key), "method", r.method, "samples", r.samples, "status", herr.Status, "body", herr.Body)
 	} else {
 		c.logger.Error("pushing group failed, samples dropped", "group", keyString(r.key), "method", r.method, "samples", r.samples, "reason", reason, "err", err)
 	}
@@ -334,32 +312,9 @@ func (c *Client) do(ctx context.Context, method, path, ctype string, payload []b
 	if attempt > 0 {
 		req.Header.Set("Retry-Attempt", strconv.Itoa(attempt))
 	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return err
-		}
-		return &push.RecoverableError{Err: err}
-	}
-	defer func() {
-		// Drain so the connection is reused.
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-	}()
-	if resp.StatusCode/100 == 2 {
-		return nil
-	}
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrBody))
-	herr := &httpError{status: resp.StatusCode, body: strings.TrimSpace(string(snippet))}
-	switch {
-	case resp.StatusCode/100 == 5:
-		return &push.RecoverableError{Err: herr}
-	case resp.StatusCode == http.StatusTooManyRequests:
-		// Not something a Pushgateway says, but a proxy in front of it
-		// may; its Retry-After is honoured.
-		return &push.RecoverableError{Err: herr, RetryAfter: push.ParseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())}
-	}
-	return herr
+	// 429 is not something a Pushgateway says, but a proxy in front of it
+	// may; its Retry-After is honoured.
+	return push.Classifier{RetryOn429: true, Clock: c.clock}.Do(ctx, c.client, req)
 }
 
 // Close deletes every group this destination pushed when
