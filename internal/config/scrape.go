@@ -53,10 +53,17 @@ var DefaultScrapeConfig = ScrapeConfig{
 func (c *ScrapeConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	*c = DefaultScrapeConfig
 	type plain ScrapeConfig
+	var job string
 	if err := unmarshal((*plain)(c)); err != nil {
-		return err
+		if c.JobName != "" {
+			job = fmt.Sprintf("job %q", c.JobName)
+		}
+		return blockError("scrape_configs", job, err)
 	}
-	return c.HTTPClientConfig.Validate()
+	if c.JobName != "" {
+		job = fmt.Sprintf("job %q", c.JobName)
+	}
+	return blockError("scrape_configs", job, c.HTTPClientConfig.Validate())
 }
 
 // NewScrapeFromURL builds a one-target scrape job from a URL given on the
@@ -142,7 +149,7 @@ func (c *ScrapeConfig) validate() error {
 	}
 	for i, sc := range c.StaticConfigs {
 		if len(sc.Targets) == 0 {
-			errs = append(errs, fmt.Errorf("static_configs[%d].targets: empty", i))
+			errs = append(errs, fmt.Errorf("static_configs[%d].targets: empty; list at least one host:port target", i))
 		}
 		for name := range sc.Labels {
 			if !model.UTF8Validation.IsValidLabelName(name) {
