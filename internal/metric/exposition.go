@@ -24,9 +24,12 @@ func WriteText(w io.Writer, families []Family, openMetrics bool) error {
 			if f.Type == model.MetricTypeCounter {
 				name = strings.TrimSuffix(name, "_total")
 			}
-		} else if f.Type == model.MetricTypeUnknown || f.Type == "" || f.Type == model.MetricTypeInfo || f.Type == model.MetricTypeStateset || f.Type == model.MetricTypeGaugeHistogram {
-			// The text format knows fewer types; untyped is the honest one.
-			typ = "untyped"
+		} else {
+			name = textFamilyName(f)
+			if f.Type == model.MetricTypeUnknown || f.Type == "" || f.Type == model.MetricTypeInfo || f.Type == model.MetricTypeStateset || f.Type == model.MetricTypeGaugeHistogram {
+				// The text format knows fewer types; untyped is the honest one.
+				typ = "untyped"
+			}
 		}
 		if f.Help != "" {
 			bw.WriteString("# HELP ")
@@ -57,6 +60,32 @@ func WriteText(w io.Writer, families []Family, openMetrics bool) error {
 		bw.WriteString("# EOF\n")
 	}
 	return bw.Flush()
+}
+
+// textFamilyName is the name the text format's HELP and TYPE lines need. An
+// OpenMetrics counter family "x" has samples "x_total" (and an info family
+// "x" has "x_info"); in the text format the metadata names the series
+// itself, or parsers such as expfmt (the Pushgateway's) read the series as
+// untyped and drop its help.
+func textFamilyName(f *Family) string {
+	var suffix string
+	switch f.Type {
+	case model.MetricTypeCounter:
+		suffix = "_total"
+	case model.MetricTypeInfo:
+		suffix = "_info"
+	default:
+		return f.Name
+	}
+	if strings.HasSuffix(f.Name, suffix) {
+		return f.Name
+	}
+	for _, s := range f.Samples {
+		if s.Labels.Get(model.MetricNameLabel) == f.Name+suffix {
+			return f.Name + suffix
+		}
+	}
+	return f.Name
 }
 
 func writeSeries(bw *bufio.Writer, ls labels.Labels) {
