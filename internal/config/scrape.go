@@ -142,6 +142,10 @@ func (c *ScrapeConfig) validate() error {
 	for i, p := range c.ScrapeProtocols {
 		if !slices.Contains(ScrapeProtocols, p) {
 			errs = append(errs, fmt.Errorf("scrape_protocols[%d]: unknown protocol %q; use one of %s", i, p, strings.Join(ScrapeProtocols, ", ")))
+		} else if slices.Contains(c.ScrapeProtocols[:i], p) {
+			// Each entry takes the next lower q-value in the Accept
+			// header; repeats would push it below zero.
+			errs = append(errs, fmt.Errorf("scrape_protocols[%d]: %q is listed twice; list each protocol once", i, p))
 		}
 	}
 	if len(c.StaticConfigs) == 0 {
