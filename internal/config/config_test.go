@@ -130,10 +130,15 @@ func TestBadConfigs(t *testing.T) {
 		"rw-duplicate-name.bad.yml":         `remote_write[1].name: "prom" is already used by remote_write[0]; give each destination a unique name`,
 		"rw-duplicate-default-name.bad.yml": `remote_write[1].name: "remote_write/prom.example.com" is already used by remote_write[0]; give each destination a unique name`,
 
-		"scrape-unknown-key.bad.yml":                  `parsing YAML: line 5: unknown key "label"`,
-		"scrape-duplicate-job.bad.yml":                `scrape_configs[1].job_name: "node" is already used by scrape_configs[0]; job names must be unique`,
-		"scrape-missing-job.bad.yml":                  `scrape_configs[0].job_name: missing; every scrape job needs a name, it becomes the job label`,
-		"scrape-unknown-protocol.bad.yml":             `scrape_configs[0] (job "node"): scrape_protocols[1]: unknown protocol "JSON"; use one of PrometheusProto, OpenMetricsText1.0.0, OpenMetricsText0.0.1, PrometheusText1.0.0, PrometheusText0.0.4`,
+		"scrape-unknown-key.bad.yml":      `parsing YAML: line 5: unknown key "label"`,
+		"scrape-duplicate-job.bad.yml":    `scrape_configs[1].job_name: "node" is already used by scrape_configs[0]; job names must be unique`,
+		"scrape-missing-job.bad.yml":      `scrape_configs[0].job_name: missing; every scrape job needs a name, it becomes the job label`,
+		"scrape-unknown-protocol.bad.yml": `scrape_configs[0] (job "node"): scrape_protocols[1]: unknown protocol "JSON"; use one of PrometheusProto, OpenMetricsText1.0.0, OpenMetricsText0.0.1, PrometheusText1.0.0, PrometheusText0.0.4`,
+		"scrape-duplicate-protocol.bad.yml": `scrape_configs[0] (job "node"): scrape_protocols[2]: "PrometheusText0.0.4" is listed twice; list each protocol once` + lineBreak +
+			`scrape_protocols[3]: "PrometheusText0.0.4" is listed twice; list each protocol once` + lineBreak +
+			`scrape_protocols[4]: "PrometheusText0.0.4" is listed twice; list each protocol once` + lineBreak +
+			`scrape_protocols[5]: "PrometheusText0.0.4" is listed twice; list each protocol once` + lineBreak +
+			`scrape_protocols[6]: "PrometheusText0.0.4" is listed twice; list each protocol once`,
 		"scrape-target-with-path.bad.yml":             `scrape_configs[0] (job "node"): static_configs[0].targets[0]: "http://a:9100/metrics" must be host:port (put the path in metrics_path, the scheme in scheme)`,
 		"scrape-bad-scheme.bad.yml":                   `scrape_configs[0] (job "node"): scheme: "ftp" is not supported; use http, https or file`,
 		"scrape-file-no-path.bad.yml":                 `scrape_configs[0] (job "batch"): metrics_path: with scheme file, set metrics_path to the exposition file's absolute path`,
