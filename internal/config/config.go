@@ -101,7 +101,31 @@ func Load(b []byte) (*Config, error) {
 	if err := yaml.UnmarshalStrict(b, cfg); err != nil {
 		return nil, yamlError(err)
 	}
+	if err := cfg.checkEmptyEntries(); err != nil {
+		return nil, err
+	}
 	return cfg, nil
+}
+
+// checkEmptyEntries rejects list entries that decoded to nil (a lone "-" or
+// "- null"): every later step would dereference them.
+func (c *Config) checkEmptyEntries() error {
+	var errs []error
+	check := func(key string, i int, isNil bool) {
+		if isNil {
+			errs = append(errs, fmt.Errorf("%s[%d]: empty entry; fill it in or remove the lone \"-\"", key, i))
+		}
+	}
+	for i, s := range c.ScrapeConfigs {
+		check("scrape_configs", i, s == nil)
+	}
+	for i, rw := range c.RemoteWrite {
+		check("remote_write", i, rw == nil)
+	}
+	for i, pg := range c.Pushgateway {
+		check("pushgateway", i, pg == nil)
+	}
+	return errors.Join(errs...)
 }
 
 // SetDirectory resolves relative file paths against dir.
