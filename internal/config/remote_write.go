@@ -136,6 +136,10 @@ func (c *RemoteWriteConfig) Validate() error {
 		}
 	}
 	for i, rc := range c.WriteRelabelConfigs {
+		if rc == nil {
+			errs = append(errs, fmt.Errorf("write_relabel_configs[%d]: empty rule; fill it in or remove the lone \"-\"", i))
+			continue
+		}
 		if err := rc.Validate(model.UTF8Validation); err != nil {
 			errs = append(errs, fmt.Errorf("write_relabel_configs[%d]: %w", i, err))
 		}

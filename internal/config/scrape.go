@@ -162,6 +162,10 @@ func (c *ScrapeConfig) validate() error {
 		}
 	}
 	for i, rc := range c.MetricRelabelConfigs {
+		if rc == nil {
+			errs = append(errs, fmt.Errorf("metric_relabel_configs[%d]: empty rule; fill it in or remove the lone \"-\"", i))
+			continue
+		}
 		if err := rc.Validate(model.UTF8Validation); err != nil {
 			errs = append(errs, fmt.Errorf("metric_relabel_configs[%d]: %w", i, err))
 		}
