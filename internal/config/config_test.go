@@ -129,6 +129,8 @@ func TestBadConfigs(t *testing.T) {
 			`queue_config: need 0 < min_backoff <= max_backoff, got min_backoff=5s max_backoff=1s`,
 		"rw-empty-entry.bad.yml": `scrape_configs[0]: empty entry; fill it in or remove the lone "-"` + lineBreak +
 			`remote_write[1]: empty entry; fill it in or remove the lone "-"`,
+		"rw-empty-relabel-rule.bad.yml": `scrape_configs[0] (job "a"): metric_relabel_configs[0]: empty rule; fill it in or remove the lone "-"` + lineBreak +
+			`remote_write[0]: write_relabel_configs[0]: empty rule; fill it in or remove the lone "-"`,
 		"rw-duplicate-name.bad.yml":         `remote_write[1].name: "prom" is already used by remote_write[0]; give each destination a unique name`,
 		"rw-duplicate-default-name.bad.yml": `remote_write[1].name: "remote_write/prom.example.com" is already used by remote_write[0]; give each destination a unique name`,
 
