@@ -3,6 +3,7 @@ package push
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ func TestBackoffDelay(t *testing.T) {
 		{"attempt 0 is min", b, 0, 30 * time.Millisecond},
 		{"min equals max", Backoff{Min: time.Second, Max: time.Second}, 5, time.Second},
 		{"huge attempt does not overflow", Backoff{Min: time.Millisecond, Max: time.Hour}, 1 << 20, time.Hour},
+		{"huge max does not overflow", Backoff{Min: time.Nanosecond, Max: math.MaxInt64}, 100, 1 << 62},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,6 +52,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"rfc850 date", "Sunday, 22-Nov-26 12:01:00 GMT", time.Minute},
 		{"asctime date", "Sun Nov 22 12:00:10 2026", 10 * time.Second},
 		{"garbage", "soon", 0},
+		{"seconds beyond time.Duration", "20000000000", math.MaxInt64},
 		{"fractional seconds", "1.5", 0},
 		{"seconds with spaces", " 5 ", 0},
 	}
