@@ -86,7 +86,17 @@ func NewScrapeFromURL(raw string) (*ScrapeConfig, error) {
 		}
 		c.JobName = u.Hostname()
 		c.StaticConfigs = []StaticConfig{{Targets: []string{u.Host}}}
+		if u.User != nil {
+			// The target URL is rebuilt from host and path, which would
+			// drop user:password silently and leave a puzzling 401.
+			pw, _ := u.User.Password()
+			c.HTTPClientConfig.BasicAuth = &commoncfg.BasicAuth{Username: u.User.Username(), Password: commoncfg.Secret(pw)}
+		}
 	case "file":
+		if u.Host != "" {
+			// file://dir/x.prom reads /x.prom: the first segment is a host.
+			return nil, fmt.Errorf("--scrape.url %q: a file URL needs an absolute path, e.g. file:///var/lib/metrics.prom", raw)
+		}
 		c.Scheme, c.MetricsPath = "file", u.Path
 		c.JobName = "file"
 		c.StaticConfigs = []StaticConfig{{Targets: []string{""}}}
