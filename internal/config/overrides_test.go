@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -112,6 +113,11 @@ func TestOverridesErrors(t *testing.T) {
 			want: `--scrape.url "ftp://host/metrics": scheme must be http, https or file`,
 		},
 		{
+			name: "file URL with a host",
+			o:    Overrides{ScrapeURLs: []string{"file://metrics/batch.prom"}},
+			want: `--scrape.url "file://metrics/batch.prom": a file URL needs an absolute path, e.g. file:///var/lib/metrics.prom`,
+		},
+		{
 			name: "unparsable scrape URL",
 			o:    Overrides{ScrapeURLs: []string{"http://[::1"}},
 			want: `--scrape.url "http://[::1": parse "http://[::1": missing ']' in host`,
@@ -154,4 +160,23 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+func TestScrapeURLCredentials(t *testing.T) {
+	sc, err := NewScrapeFromURL("https://user:SECRET-pw@app.example.com/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ba := sc.HTTPClientConfig.BasicAuth
+	if ba == nil || ba.Username != "user" || string(ba.Password) != "SECRET-pw" {
+		t.Fatalf("basic_auth = %+v, want the URL's credentials", ba)
+	}
+	if diff := cmp.Diff([]string{"app.example.com"}, sc.StaticConfigs[0].Targets); diff != "" {
+		t.Errorf("targets (-want +got):\n%s", diff)
+	}
+	cfg := Default()
+	cfg.ScrapeConfigs = append(cfg.ScrapeConfigs, sc)
+	if strings.Contains(cfg.String(), "SECRET-pw") {
+		t.Errorf("String() shows the password:\n%s", cfg)
+	}
 }

@@ -551,3 +551,26 @@ func TestCollectExportedTwice(t *testing.T) {
 		t.Errorf("want %s in %v", want, series(fams))
 	}
 }
+
+func TestCollectScrapeURLWithCredentials(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "user" || p != "pw" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		_, _ = w.Write([]byte("m 1\n"))
+	}))
+	defer srv.Close()
+	host := hostOf(t, srv)
+	sc, err := config.NewScrapeFromURL("http://user:pw@" + host + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fams, err := newCollector(t, sc).Collect(t.Context())
+	if err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	if !slices.Contains(series(fams), fmt.Sprintf(`{__name__="m", instance="%s", job="127.0.0.1"} 1`, host)) {
+		t.Errorf("series missing: %v", series(fams))
+	}
+}
