@@ -31,6 +31,10 @@ func WriteText(w io.Writer, families []Family, openMetrics bool) error {
 				typ = "untyped"
 			}
 		}
+		// A UTF-8 name that is not a legacy name is quoted, as in text
+		// format 1.0.0 and what Parse accepts; written bare it would make
+		// the whole exposition unparsable.
+		name = quoteName(name, model.LegacyValidation.IsValidMetricName(name))
 		if f.Help != "" {
 			bw.WriteString("# HELP ")
 			bw.WriteString(name)
@@ -89,8 +93,16 @@ func textFamilyName(f *Family) string {
 }
 
 func writeSeries(bw *bufio.Writer, ls labels.Labels) {
-	bw.WriteString(ls.Get(model.MetricNameLabel))
+	name := ls.Get(model.MetricNameLabel)
 	first := true
+	if model.LegacyValidation.IsValidMetricName(name) {
+		bw.WriteString(name)
+	} else {
+		// {"my.metric",label="v"}
+		bw.WriteByte('{')
+		bw.WriteString(quoteName(name, false))
+		first = false
+	}
 	ls.Range(func(l labels.Label) {
 		if l.Name == model.MetricNameLabel {
 			return
@@ -101,7 +113,7 @@ func writeSeries(bw *bufio.Writer, ls labels.Labels) {
 		} else {
 			bw.WriteByte(',')
 		}
-		bw.WriteString(l.Name)
+		bw.WriteString(quoteName(l.Name, model.LegacyValidation.IsValidLabelName(l.Name)))
 		bw.WriteString(`="`)
 		bw.WriteString(labelValueEscaper.Replace(l.Value))
 		bw.WriteByte('"')
@@ -115,6 +127,14 @@ var (
 	labelValueEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
 	helpEscaper       = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
 )
+
+// quoteName returns name, or name quoted and escaped unless it is legacy.
+func quoteName(name string, legacy bool) string {
+	if legacy {
+		return name
+	}
+	return `"` + labelValueEscaper.Replace(name) + `"`
+}
 
 func escapeHelp(s string, openMetrics bool) string {
 	if openMetrics {
