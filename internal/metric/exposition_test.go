@@ -263,3 +263,51 @@ build_info{version="1"} 1
 		t.Errorf("WriteText OpenMetrics (-want +got):\n%s", diff)
 	}
 }
+
+// TestWriteTextUTF8Names writes names that are valid UTF-8 but not legacy
+// names: they are quoted, and Parse reads them back.
+func TestWriteTextUTF8Names(t *testing.T) {
+	fams := []metric.Family{{Name: "my.metric", Help: "Dots.", Type: model.MetricTypeGauge, Samples: []metric.Sample{
+		sample(1, "__name__", "my.metric", "a.b", "c", "plain", "p"),
+		sample(2, "__name__", "my.metric"),
+	}}}
+	tests := []struct {
+		name        string
+		openMetrics bool
+		contentType string
+		want        string
+	}{
+		{
+			name:        "text",
+			contentType: "text/plain; version=0.0.4",
+			want:        "# HELP \"my.metric\" Dots.\n# TYPE \"my.metric\" gauge\n{\"my.metric\",\"a.b\"=\"c\",plain=\"p\"} 1\n{\"my.metric\"} 2\n",
+		},
+		{
+			name:        "openmetrics",
+			openMetrics: true,
+			contentType: "application/openmetrics-text; version=1.0.0",
+			want:        "# HELP \"my.metric\" Dots.\n# TYPE \"my.metric\" gauge\n{\"my.metric\",\"a.b\"=\"c\",plain=\"p\"} 1\n{\"my.metric\"} 2\n# EOF\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := metric.WriteText(&buf, fams, tt.openMetrics); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, buf.String()); diff != "" {
+				t.Errorf("WriteText (-want +got):\n%s", diff)
+			}
+			var got []metric.Family
+			if _, err := scrape.Parse(buf.Bytes(), tt.contentType, scrape.ParseOptions{}, func(f metric.Family) error {
+				got = append(got, f)
+				return nil
+			}); err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if diff := cmp.Diff(fams, got, cmpFamilies...); diff != "" {
+				t.Errorf("round trip (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
