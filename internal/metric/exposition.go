@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,7 +15,13 @@ import (
 // WriteText renders families in the Prometheus text format (0.0.4), or in
 // OpenMetrics 1.0 when openMetrics is set. Timestamps are left out: this is
 // what `liftpush collect` prints and what a Pushgateway accepts.
+//
+// Families that share a name (the up series of several targets, the
+// self-metrics of several collectors, the chunks of one big family) are
+// written as one, at the first one's place: both formats allow a family's
+// HELP and TYPE once, and parsers such as expfmt reject a second TYPE line.
 func WriteText(w io.Writer, families []Family, openMetrics bool) error {
+	families = mergeFamilies(families)
 	bw := bufio.NewWriter(w)
 	for i := range families {
 		f := &families[i]
@@ -64,6 +71,46 @@ func WriteText(w io.Writer, families []Family, openMetrics bool) error {
 		bw.WriteString("# EOF\n")
 	}
 	return bw.Flush()
+}
+
+// mergeFamilies returns families with same-name families merged into the
+// first one, in first-seen order. The input is not modified.
+func mergeFamilies(families []Family) []Family {
+	index := make(map[string]int, len(families))
+	dup := false
+	for _, f := range families {
+		if _, ok := index[f.Name]; ok {
+			dup = true
+			break
+		}
+		index[f.Name] = 0
+	}
+	if !dup {
+		return families
+	}
+	clear(index)
+	out := make([]Family, 0, len(families))
+	for _, f := range families {
+		i, ok := index[f.Name]
+		if !ok {
+			index[f.Name] = len(out)
+			f.Samples = slices.Clip(f.Samples)
+			out = append(out, f)
+			continue
+		}
+		m := &out[i]
+		m.Samples = append(m.Samples, f.Samples...)
+		if m.Help == "" {
+			m.Help = f.Help
+		}
+		if m.Unit == "" {
+			m.Unit = f.Unit
+		}
+		if m.Type == "" || m.Type == model.MetricTypeUnknown {
+			m.Type = f.Type
+		}
+	}
+	return out
 }
 
 // textFamilyName is the name the text format's HELP and TYPE lines need. An
