@@ -311,3 +311,37 @@ func TestWriteTextUTF8Names(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteTextMergesFamilies writes what `liftpush collect` gets from two
+// targets of one job and a chunked family: one HELP and TYPE per name.
+func TestWriteTextMergesFamilies(t *testing.T) {
+	up := func(instance string, v float64) metric.Family {
+		return metric.Gauge("up", "1 if the target was scraped successfully, 0 otherwise.", v, labels.FromStrings("instance", instance, "job", "j"))
+	}
+	chunk1 := metric.Family{Name: "big", Type: model.MetricTypeGauge, Samples: []metric.Sample{sample(1, "__name__", "big", "i", "1")}}
+	chunk2 := metric.Family{Name: "big", Type: model.MetricTypeGauge, Samples: []metric.Sample{sample(2, "__name__", "big", "i", "2")}}
+	in := []metric.Family{up("a:1", 1), chunk1, up("b:1", 0), chunk2}
+	var buf bytes.Buffer
+	if err := metric.WriteText(&buf, in, false); err != nil {
+		t.Fatal(err)
+	}
+	want := `# HELP up 1 if the target was scraped successfully, 0 otherwise.
+# TYPE up gauge
+up{instance="a:1",job="j"} 1
+up{instance="b:1",job="j"} 0
+# TYPE big gauge
+big{i="1"} 1
+big{i="2"} 2
+`
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("WriteText (-want +got):\n%s", diff)
+	}
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	if _, err := p.TextToMetricFamilies(strings.NewReader(buf.String())); err != nil {
+		t.Errorf("expfmt rejects the output: %v", err)
+	}
+	// The caller's families are left alone.
+	if len(in[0].Samples) != 1 || len(in[1].Samples) != 1 {
+		t.Errorf("WriteText modified its input: %+v", in)
+	}
+}
