@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -165,9 +166,16 @@ func (c *ScrapeConfig) validate() error {
 		if len(sc.Targets) == 0 {
 			errs = append(errs, fmt.Errorf("static_configs[%d].targets: empty; list at least one host:port target", i))
 		}
-		for name := range sc.Labels {
-			if !model.UTF8Validation.IsValidLabelName(name) {
+		for _, name := range slices.Sorted(maps.Keys(sc.Labels)) {
+			switch {
+			case !model.UTF8Validation.IsValidLabelName(name):
 				errs = append(errs, fmt.Errorf("static_configs[%d].labels: %q is not a valid label name", i, name))
+			case strings.HasPrefix(name, "__"):
+				// Prometheus reads such labels (__metrics_path__,
+				// __param_x, ...) during target relabelling and then
+				// drops them; liftpush has no target relabelling, so they
+				// would do nothing here but leak into every series.
+				errs = append(errs, fmt.Errorf("static_configs[%d].labels: %q is reserved (names starting with __ are internal); use metrics_path, scheme or params for what it set in Prometheus, or remove it", i, name))
 			}
 		}
 	}
