@@ -154,7 +154,9 @@ func TestBadConfigs(t *testing.T) {
 		"scrape-bad-relabel-action.bad.yml":           `parsing YAML: scrape_configs (job "node"): unknown relabel action "explode"`,
 		"scrape-bad-relabel-regex.bad.yml":            "parsing YAML: scrape_configs (job \"node\"): error parsing regexp: missing closing ): `^(?s:(unclosed)$`",
 		"scrape-basic-auth-and-authorization.bad.yml": `parsing YAML: scrape_configs (job "node"): at most one of basic_auth, oauth2 & authorization must be configured`,
-		"scrape-bad-static-label.bad.yml":             `scrape_configs[0] (job "node"): static_configs[0].labels: "" is not a valid label name`,
+		"scrape-reserved-static-label.bad.yml": `scrape_configs[0] (job "node"): static_configs[0].labels: "__metrics_path__" is reserved (names starting with __ are internal); use metrics_path, scheme or params for what it set in Prometheus, or remove it` + lineBreak +
+			`static_configs[0].labels: "__param_module" is reserved (names starting with __ are internal); use metrics_path, scheme or params for what it set in Prometheus, or remove it`,
+		"scrape-bad-static-label.bad.yml": `scrape_configs[0] (job "node"): static_configs[0].labels: "" is not a valid label name`,
 	}
 	files, err := filepath.Glob("testdata/*.bad.yml")
 	if err != nil {
