@@ -151,3 +151,25 @@ func TestBinaryRedactsSecrets(t *testing.T) {
 	assertNoSecrets(t, "run stdout", res.Stdout)
 	assertNoSecrets(t, "run stderr", res.Stderr)
 }
+
+func TestBinaryCheckConfigBad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	file, err := filepath.Abs("testdata/rw-reserved-header.bad.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := testinfra.Run(t, nil, "check-config", "--config.file="+file)
+	if res.ExitCode != 2 {
+		t.Errorf("check-config on a bad file: exit %d, want 2", res.ExitCode)
+	}
+	want := "liftpush: invalid " + file + ":\n  remote_write[0]: headers: \"content-type\" is set by liftpush and cannot be overridden; use basic_auth or authorization for credentials\n" +
+		"  no source configured: add a scrape_configs, spacelift or kubernetes block, or pass --scrape.url, --spacelift.endpoint or --kubernetes.enabled\n"
+	if res.Stderr != want {
+		t.Errorf("stderr = %q, want %q", res.Stderr, want)
+	}
+	if res.Stdout != "" {
+		t.Errorf("stdout = %q, want nothing", res.Stdout)
+	}
+}
