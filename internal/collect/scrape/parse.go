@@ -143,6 +143,10 @@ func Parse(b []byte, contentType string, opts ParseOptions, emit func(metric.Fam
 				}
 			}
 		case textparse.EntryHistogram:
+			// Histogram must be called even though the native sample is
+			// skipped: it is what makes the protobuf parser return the
+			// classic series of a histogram that has both.
+			p.Histogram()
 			st.NativeHistograms++
 		}
 	}
