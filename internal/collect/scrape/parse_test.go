@@ -392,3 +392,55 @@ func TestParseSeriesWithoutName(t *testing.T) {
 		t.Errorf("emitted (-want +got):\n%s", diff)
 	}
 }
+
+func TestParseProtobufNativeHistogram(t *testing.T) {
+	native := func(withClassic bool) *dto.MetricFamily {
+		h := &dto.Histogram{
+			SampleCount: proto.Uint64(3), SampleSum: proto.Float64(1.5),
+			Schema: proto.Int32(0), ZeroThreshold: proto.Float64(1e-128), ZeroCount: proto.Uint64(0),
+			PositiveSpan:  []*dto.BucketSpan{{Offset: proto.Int32(0), Length: proto.Uint32(2)}},
+			PositiveDelta: []int64{1, 1},
+		}
+		if withClassic {
+			h.Bucket = []*dto.Bucket{{UpperBound: proto.Float64(1), CumulativeCount: proto.Uint64(1)}}
+		}
+		return &dto.MetricFamily{Name: proto.String("lat_seconds"), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{{Histogram: h}}}
+	}
+	tests := []struct {
+		name        string
+		mf          *dto.MetricFamily
+		want        []flat
+		wantNative  int
+		wantSamples int
+	}{
+		{
+			name:       "native only is skipped and counted",
+			mf:         native(false),
+			want:       []flat{},
+			wantNative: 1,
+		},
+		{
+			name: "native and classic keeps the classic buckets",
+			mf:   native(true),
+			want: []flat{{Name: "lat_seconds", Type: "histogram", Samples: []string{
+				`{__name__="lat_seconds_count"} 3`,
+				`{__name__="lat_seconds_sum"} 1.5`,
+				`{__name__="lat_seconds_bucket", le="1.0"} 1`,
+				`{__name__="lat_seconds_bucket", le="+Inf"} 3`,
+			}}},
+			wantNative:  1,
+			wantSamples: 4,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fams, st := parseAll(t, encodeProto(t, tt.mf), ctProto, ParseOptions{})
+			if diff := cmp.Diff(tt.want, flatten(fams)); diff != "" {
+				t.Errorf("families (-want +got):\n%s", diff)
+			}
+			if st.NativeHistograms != tt.wantNative || st.Samples != tt.wantSamples {
+				t.Errorf("Stats = %+v, want %d native histograms and %d samples", st, tt.wantNative, tt.wantSamples)
+			}
+		})
+	}
+}
