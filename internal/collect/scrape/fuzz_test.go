@@ -28,6 +28,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add(encodeProto(f, protoFamilies()...), uint8(2), true, uint8(2))
+	f.Add(encodeProto(f, nativeHistogram(true), nativeHistogram(false)), uint8(2), false, uint8(0))
 	contentTypes := []string{ctText, ctOpenMetrics, ctProto}
 	f.Fuzz(func(t *testing.T, body []byte, ct uint8, honor bool, chunk uint8) {
 		opts := ParseOptions{HonorTimestamps: honor, ChunkSamples: int(chunk % 8)}

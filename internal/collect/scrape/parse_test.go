@@ -394,18 +394,6 @@ func TestParseSeriesWithoutName(t *testing.T) {
 }
 
 func TestParseProtobufNativeHistogram(t *testing.T) {
-	native := func(withClassic bool) *dto.MetricFamily {
-		h := &dto.Histogram{
-			SampleCount: proto.Uint64(3), SampleSum: proto.Float64(1.5),
-			Schema: proto.Int32(0), ZeroThreshold: proto.Float64(1e-128), ZeroCount: proto.Uint64(0),
-			PositiveSpan:  []*dto.BucketSpan{{Offset: proto.Int32(0), Length: proto.Uint32(2)}},
-			PositiveDelta: []int64{1, 1},
-		}
-		if withClassic {
-			h.Bucket = []*dto.Bucket{{UpperBound: proto.Float64(1), CumulativeCount: proto.Uint64(1)}}
-		}
-		return &dto.MetricFamily{Name: proto.String("lat_seconds"), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{{Histogram: h}}}
-	}
 	tests := []struct {
 		name        string
 		mf          *dto.MetricFamily
@@ -415,13 +403,13 @@ func TestParseProtobufNativeHistogram(t *testing.T) {
 	}{
 		{
 			name:       "native only is skipped and counted",
-			mf:         native(false),
+			mf:         nativeHistogram(false),
 			want:       []flat{},
 			wantNative: 1,
 		},
 		{
 			name: "native and classic keeps the classic buckets",
-			mf:   native(true),
+			mf:   nativeHistogram(true),
 			want: []flat{{Name: "lat_seconds", Type: "histogram", Samples: []string{
 				`{__name__="lat_seconds_count"} 3`,
 				`{__name__="lat_seconds_sum"} 1.5`,
@@ -443,4 +431,17 @@ func TestParseProtobufNativeHistogram(t *testing.T) {
 			}
 		})
 	}
+}
+
+func nativeHistogram(withClassic bool) *dto.MetricFamily {
+	h := &dto.Histogram{
+		SampleCount: proto.Uint64(3), SampleSum: proto.Float64(1.5),
+		Schema: proto.Int32(0), ZeroThreshold: proto.Float64(1e-128), ZeroCount: proto.Uint64(0),
+		PositiveSpan:  []*dto.BucketSpan{{Offset: proto.Int32(0), Length: proto.Uint32(2)}},
+		PositiveDelta: []int64{1, 1},
+	}
+	if withClassic {
+		h.Bucket = []*dto.Bucket{{UpperBound: proto.Float64(1), CumulativeCount: proto.Uint64(1)}}
+	}
+	return &dto.MetricFamily{Name: proto.String("lat_seconds"), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{{Histogram: h}}}
 }
