@@ -14,11 +14,12 @@ var scheduleParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hou
 
 // ParseSchedule parses global.schedule.
 func ParseSchedule(spec string) (cron.Schedule, error) {
-	// cron.Every turns a zero or negative interval into one second, so
-	// "@every -1m" would silently run a cycle every second.
+	// cron.Every turns an interval below one second (zero and negative
+	// ones included) into one second, so "@every -1m" would silently run
+	// a cycle every second.
 	if d, ok := strings.CutPrefix(spec, "@every "); ok {
-		if dur, err := time.ParseDuration(strings.TrimSpace(d)); err == nil && dur <= 0 {
-			return nil, fmt.Errorf("global.schedule: %q has a non-positive interval; use e.g. \"@every 1m\"", spec)
+		if dur, err := time.ParseDuration(strings.TrimSpace(d)); err == nil && dur < time.Second {
+			return nil, fmt.Errorf("global.schedule: %q has an interval below one second; use e.g. \"@every 1m\"", spec)
 		}
 	}
 	s, err := scheduleParser.Parse(spec)
