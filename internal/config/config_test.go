@@ -105,6 +105,7 @@ func TestBadConfigs(t *testing.T) {
 		"global-unknown-key.bad.yml":             `parsing YAML: line 3: unknown key "schedul"`,
 		"global-top-level-unknown-key.bad.yml":   `parsing YAML: line 3: unknown key "remote_writes"`,
 		"global-bad-schedule.bad.yml":            `global.schedule: "every minute" is not a cron spec (expected 5 to 6 fields, found 2: [every minute]); use e.g. "*/5 * * * *" or "@every 1m"`,
+		"global-negative-every.bad.yml":          `global.schedule: "@every -1m" has an interval below one second; use e.g. "@every 1m"`,
 		"global-bad-external-label.bad.yml":      `global.external_labels: "1cluster" is not a valid label name; use letters, digits and underscores, not starting with a digit`,
 		"global-reserved-external-label.bad.yml": `global.external_labels: label name "__cluster" is reserved (names starting with __ are internal)`,
 		"global-empty-external-label.bad.yml":    `global.external_labels: label "cluster" has an empty value; an empty value means no label, drop the key instead`,
@@ -263,6 +264,8 @@ func TestParseSchedule(t *testing.T) {
 		{spec: "* * *", wantErr: true},
 		{spec: "@every -1m", wantErr: true},
 		{spec: "@every 0s", wantErr: true},
+		{spec: "@every 500ms", wantErr: true},
+		{spec: "@every 1s", next: base.Add(time.Second)},
 		{spec: "61 * * * *", wantErr: true},
 	}
 	for _, tt := range tests {
