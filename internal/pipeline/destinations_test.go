@@ -18,16 +18,16 @@ import (
 	"github.com/liftpush/liftpush/internal/push"
 )
 
-type fakeCollector struct{}
+type emptyCollector struct{}
 
-func (fakeCollector) Name() string { return "fake" }
-func (fakeCollector) Collect(context.Context) ([]metric.Family, error) {
+func (emptyCollector) Name() string { return "fake" }
+func (emptyCollector) Collect(context.Context) ([]metric.Family, error) {
 	return []metric.Family{metric.Gauge("x", "", 1, labels.EmptyLabels())}, nil
 }
 
-// fakeDestination answers with report, or hangs until its context ends
+// budgetDestination answers with report, or hangs until its context ends
 // when hang is set. It records the process group it was given.
-type fakeDestination struct {
+type budgetDestination struct {
 	name    string
 	report  push.Report
 	hang    bool
@@ -38,15 +38,15 @@ type fakeDestination struct {
 	closed  bool
 }
 
-func (d *fakeDestination) Name() string           { return d.name }
-func (d *fakeDestination) Endpoint() string       { return "fake://" + d.name }
-func (d *fakeDestination) Timeout() time.Duration { return d.budget }
-func (d *fakeDestination) Close(context.Context) error {
+func (d *budgetDestination) Name() string           { return d.name }
+func (d *budgetDestination) Endpoint() string       { return "fake://" + d.name }
+func (d *budgetDestination) Timeout() time.Duration { return d.budget }
+func (d *budgetDestination) Close(context.Context) error {
 	d.closed = true
 	return nil
 }
 
-func (d *fakeDestination) Deliver(ctx context.Context, groups []metric.Group) push.Report {
+func (d *budgetDestination) Deliver(ctx context.Context, groups []metric.Group) push.Report {
 	start := time.Now()
 	defer func() {
 		d.mu.Lock()
@@ -87,11 +87,11 @@ func processSeries(fams []metric.Family) []string {
 
 func TestDestinationSelfMetricsAndBudgets(t *testing.T) {
 	clock := time.Unix(1700000000, 0)
-	ok := &fakeDestination{name: "ok", report: push.Report{Sent: 3}}
-	partial := &fakeDestination{name: "partial", report: push.Report{Sent: 1, Err: errors.New("400"), Dropped: map[string]int{"http_400": 2}}}
-	hanging := &fakeDestination{name: "hanging", hang: true, budget: 50 * time.Millisecond}
+	ok := &budgetDestination{name: "ok", report: push.Report{Sent: 3}}
+	partial := &budgetDestination{name: "partial", report: push.Report{Sent: 1, Err: errors.New("400"), Dropped: map[string]int{"http_400": 2}}}
+	hanging := &budgetDestination{name: "hanging", hang: true, budget: 50 * time.Millisecond}
 	p := &Pipeline{
-		Collectors:   []collect.Collector{fakeCollector{}},
+		Collectors:   []collect.Collector{emptyCollector{}},
 		Destinations: []push.Destination{ok, partial, hanging},
 		Job:          "liftpush",
 		CycleTimeout: 10 * time.Second,
