@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make demo: start a throw-away Prometheus with the remote-write receiver,
-# push to it once with liftpush, show what arrived, stop everything.
+# make demo: start a throw-away Prometheus with the remote-write receiver and
+# the fake Spacelift API, push to it once with liftpush, show what arrived, stop everything.
 set -euo pipefail
 bin=${1:-./liftpush}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +30,16 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data"
 pids+=($!)
 for _ in $(seq 100); do curl -sf "$prom/-/ready" >/dev/null && break; sleep 0.1; done
 
+# The fake Spacelift API from the tests, with the demo account (API key ID
+# "demo", secret "demo-secret").
+sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18089)
+echo "==> starting the fake Spacelift API on http://127.0.0.1:$sport (demo account)"
+(cd "$here" && go build -o "$work/spacelift-fake" ./hack/spacelift-fake)
+"$work/spacelift-fake" --listen="127.0.0.1:$sport" --fixture=demo >"$work/spacelift-fake.log" 2>&1 &
+pids+=($!)
+printf 'demo-secret\n' > "$work/spacelift-secret"
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$sport/graphql" && break; sleep 0.1; done
+
 cat > "$work/liftpush.yml" <<YAML
 global:
   job: demo
@@ -38,6 +48,11 @@ scrape_configs:
   - job_name: shop
     scheme: file
     metrics_path: $here/examples/demo.prom
+spacelift:
+  endpoint: http://127.0.0.1:$sport
+  insecure_http: true              # the fake speaks plain http; real accounts are https
+  api_key_id: demo
+  api_key_secret_file: $work/spacelift-secret
 remote_write:
   - name: local-prometheus
     url: $prom/api/v1/write
@@ -56,6 +71,9 @@ for r in json.load(sys.stdin)["data"]["result"]:
 }
 query 'shop_orders_total'
 query 'histogram_quantile(0.9, sum by (le) (shop_checkout_seconds_bucket))'
+query 'max(spacelift_worker_pool_runs_pending) by (worker_pool_id, worker_pool_name)'
+query 'max(spacelift_worker_pool_runs_pending) by (worker_pool_id, worker_pool_name) >= 10'
+query 'clamp_min(max(spacelift_current_billing_period_end_timestamp_seconds) - time(), 0)'
 query '{__name__=~"liftpush_collector_up|liftpush_collector_samples"}'
 echo
 echo "==> done; stopping Prometheus"

@@ -19,10 +19,13 @@ func newCheckConfigCmd(app *kingpin.Application, f *flags) *checkConfigCmd {
 
 func (c *checkConfigCmd) name() string { return "check-config" }
 
-func (c *checkConfigCmd) exec(*slog.Logger) error {
+func (c *checkConfigCmd) exec(logger *slog.Logger) error {
 	cfg, err := c.f.load(true)
 	if err != nil {
 		return err
+	}
+	for _, w := range cfg.Warnings() {
+		logger.Warn(w)
 	}
 	fmt.Fprint(os.Stdout, cfg.String())
 	fmt.Fprintln(os.Stderr, "SUCCESS: configuration is valid")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 
@@ -50,6 +51,13 @@ func (c *runCmd) exec(logger *slog.Logger) error {
 	}
 	logger.Info("starting", "schedule", cfg.Global.Schedule, "collectors", len(p.Collectors), "destinations", len(p.Destinations))
 	p.RunSchedule(ctx, sched)
+	// The run's context is cancelled by now; shutdown work (the
+	// Pushgateway's delete_on_shutdown) gets a short one of its own.
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Close(cctx); err != nil {
+		logger.Error("shutdown", "err", err)
+	}
 	logger.Info("stopped")
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/pipeline"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/push/pushgateway"
 	"github.com/liftpush/liftpush/internal/push/remotewrite"
 )
 
@@ -26,11 +27,21 @@ func destinations(cfg *config.Config, logger *slog.Logger) ([]push.Destination, 
 		}
 		ds = append(ds, d)
 	}
+	for _, pg := range cfg.Pushgateway {
+		d, err := pushgateway.New(pg, logger, userAgent())
+		if err != nil {
+			return nil, err
+		}
+		ds = append(ds, d)
+	}
 	return ds, nil
 }
 
 // newPipeline wires collectors and destinations from a validated config.
 func newPipeline(cfg *config.Config, logger *slog.Logger) (*pipeline.Pipeline, error) {
+	for _, w := range cfg.Warnings() {
+		logger.Warn(w)
+	}
 	cs, err := collect.FromConfig(cfg, collect.Options{Logger: logger, UserAgent: userAgent(), Now: time.Now})
 	if err != nil {
 		return nil, usageError{err}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/liftpush/liftpush/internal/collect/kubernetes"
 	"github.com/liftpush/liftpush/internal/collect/scrape"
+	"github.com/liftpush/liftpush/internal/collect/spacelift"
 	"github.com/liftpush/liftpush/internal/config"
 )
 
@@ -37,6 +38,16 @@ var sources = map[string]Factory{
 			cs = append(cs, c)
 		}
 		return cs, nil
+	},
+	"spacelift": func(cfg *config.Config, opts Options) ([]Collector, error) {
+		if !cfg.Spacelift.IsEnabled() {
+			return nil, nil
+		}
+		c, err := spacelift.New(cfg.Spacelift, opts.Logger, opts.UserAgent)
+		if err != nil {
+			return nil, err
+		}
+		return []Collector{c}, nil
 	},
 }
 

@@ -51,7 +51,26 @@ var DefaultGlobalConfig = GlobalConfig{
 func (c *GlobalConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	*c = DefaultGlobalConfig
 	type plain GlobalConfig
-	return unmarshal((*plain)(c))
+	return blockError("global", "", unmarshal((*plain)(c)))
+}
+
+// blockError puts the block (and the entry, when known) in front of an error
+// from decoding it: errors of custom decoders (durations, URLs, regexps,
+// relabel actions) carry no line number, so this is how the user finds the
+// value. yaml.v2's own type errors already carry a line and are collected
+// by the decoder, so they pass through unchanged.
+func blockError(block, entry string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return err
+	}
+	if entry != "" {
+		block += " (" + entry + ")"
+	}
+	return fmt.Errorf("%s: %w", block, err)
 }
 
 // Default returns the configuration of a run without a file.
@@ -82,7 +101,31 @@ func Load(b []byte) (*Config, error) {
 	if err := yaml.UnmarshalStrict(b, cfg); err != nil {
 		return nil, yamlError(err)
 	}
+	if err := cfg.checkEmptyEntries(); err != nil {
+		return nil, err
+	}
 	return cfg, nil
+}
+
+// checkEmptyEntries rejects list entries that decoded to nil (a lone "-" or
+// "- null"): every later step would dereference them.
+func (c *Config) checkEmptyEntries() error {
+	var errs []error
+	check := func(key string, i int, isNil bool) {
+		if isNil {
+			errs = append(errs, fmt.Errorf("%s[%d]: empty entry; fill it in or remove the lone \"-\"", key, i))
+		}
+	}
+	for i, s := range c.ScrapeConfigs {
+		check("scrape_configs", i, s == nil)
+	}
+	for i, rw := range c.RemoteWrite {
+		check("remote_write", i, rw == nil)
+	}
+	for i, pg := range c.Pushgateway {
+		check("pushgateway", i, pg == nil)
+	}
+	return errors.Join(errs...)
 }
 
 // SetDirectory resolves relative file paths against dir.
@@ -140,7 +183,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	for i, pg := range c.Pushgateway {
-		if err := pg.Validate(); err != nil {
+		if err := pg.Validate(c.Global); err != nil {
 			errs = append(errs, fmt.Errorf("pushgateway[%d]: %w", i, err))
 		}
 	}
@@ -207,6 +250,24 @@ func checkLabel(name, value string) error {
 	return nil
 }
 
+// Warnings lists what works but should be changed, such as the legacy
+// bearer_token keys; check-config and run log them.
+func (c *Config) Warnings() []string {
+	var ws []string
+	add := func(key string, deprecated []string) {
+		for _, k := range deprecated {
+			ws = append(ws, fmt.Sprintf("%s.%s is deprecated; use authorization: {credentials: ...} or {credentials_file: ...} instead", key, k))
+		}
+	}
+	for i, s := range c.ScrapeConfigs {
+		add(fmt.Sprintf("scrape_configs[%d] (job %q)", i, s.JobName), s.Deprecated())
+	}
+	for i, pg := range c.Pushgateway {
+		add(fmt.Sprintf("pushgateway[%d]", i), pg.Deprecated())
+	}
+	return ws
+}
+
 // String renders the configuration as YAML with every secret shown as
 // <secret> (prometheus/common config.Secret does the redaction).
 func (c *Config) String() string {
@@ -225,6 +286,10 @@ func yamlError(err error) error {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n")
 	msg = unknownField.ReplaceAllString(msg, `line $1: unknown key "$2"`)
+	if strings.Contains(msg, "not a valid duration string") {
+		// model.Duration does not say what it accepts.
+		msg += "; use a positive duration such as 30s, 1m or 1h30m"
+	}
 	lines := strings.Split(msg, "\n")
 	for i := range lines {
 		lines[i] = strings.TrimSpace(lines[i])

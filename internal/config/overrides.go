@@ -42,13 +42,12 @@ func (o Overrides) Apply(c *Config) error {
 		c.RemoteWrite = append(c.RemoteWrite, rw)
 	}
 	for _, u := range o.PushgatewayURLs {
-		pg := DefaultPushgatewayConfig
-		pg.URL = &commoncfg.URL{}
-		if err := pg.URL.UnmarshalYAML(func(v any) error { *(v.(*string)) = u; return nil }); err != nil {
-			errs = append(errs, fmt.Errorf("--pushgateway.url %q: %w", u, err))
+		pg, err := NewPushgateway(u)
+		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
-		c.Pushgateway = append(c.Pushgateway, &pg)
+		c.Pushgateway = append(c.Pushgateway, pg)
 	}
 	if o.PushgatewayJob != "" {
 		for _, pg := range c.Pushgateway {

@@ -76,11 +76,22 @@ func (c *RemoteWriteConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	*c = DefaultRemoteWriteConfig
 	type plain RemoteWriteConfig
 	if err := unmarshal((*plain)(c)); err != nil {
-		return err
+		return blockError("remote_write", c.ident(), err)
 	}
 	// An inlined struct's own UnmarshalYAML is not called by yaml.v2, so
 	// the HTTP client block is validated here, as Prometheus does.
-	return c.HTTPClientConfig.Validate()
+	return blockError("remote_write", c.ident(), c.HTTPClientConfig.Validate())
+}
+
+// ident names the entry in a decoding error, as far as it was decoded.
+func (c *RemoteWriteConfig) ident() string {
+	switch {
+	case c.Name != "":
+		return fmt.Sprintf("name %q", c.Name)
+	case c.URL != nil && c.URL.URL != nil:
+		return fmt.Sprintf("url %q", c.URL.Redacted())
+	}
+	return ""
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -125,6 +136,10 @@ func (c *RemoteWriteConfig) Validate() error {
 		}
 	}
 	for i, rc := range c.WriteRelabelConfigs {
+		if rc == nil {
+			errs = append(errs, fmt.Errorf("write_relabel_configs[%d]: empty rule; fill it in or remove the lone \"-\"", i))
+			continue
+		}
 		if err := rc.Validate(model.UTF8Validation); err != nil {
 			errs = append(errs, fmt.Errorf("write_relabel_configs[%d]: %w", i, err))
 		}

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 )
@@ -12,6 +14,14 @@ var scheduleParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hou
 
 // ParseSchedule parses global.schedule.
 func ParseSchedule(spec string) (cron.Schedule, error) {
+	// cron.Every turns an interval below one second (zero and negative
+	// ones included) into one second, so "@every -1m" would silently run
+	// a cycle every second.
+	if d, ok := strings.CutPrefix(spec, "@every "); ok {
+		if dur, err := time.ParseDuration(strings.TrimSpace(d)); err == nil && dur < time.Second {
+			return nil, fmt.Errorf("global.schedule: %q has an interval below one second; use e.g. \"@every 1m\"", spec)
+		}
+	}
 	s, err := scheduleParser.Parse(spec)
 	if err != nil {
 		return nil, fmt.Errorf("global.schedule: %q is not a cron spec (%w); use e.g. \"*/5 * * * *\" or \"@every 1m\"", spec, err)

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -27,7 +28,14 @@ type ScrapeConfig struct {
 	StaticConfigs        []StaticConfig             `yaml:"static_configs"`
 	MetricRelabelConfigs []*relabel.Config          `yaml:"metric_relabel_configs,omitempty"`
 	HTTPClientConfig     commoncfg.HTTPClientConfig `yaml:",inline"`
+
+	deprecated []string
 }
+
+// Deprecated lists the legacy keys the job used (bearer_token,
+// bearer_token_file, as in Chainloop's and older Prometheus docs). They
+// still work: prometheus/common turns them into authorization.
+func (c *ScrapeConfig) Deprecated() []string { return c.deprecated }
 
 // ScrapeProtocols are the exposition formats liftpush can negotiate, named
 // as in Prometheus.
@@ -53,14 +61,22 @@ var DefaultScrapeConfig = ScrapeConfig{
 func (c *ScrapeConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	*c = DefaultScrapeConfig
 	type plain ScrapeConfig
+	var job string
 	if err := unmarshal((*plain)(c)); err != nil {
-		return err
+		if c.JobName != "" {
+			job = fmt.Sprintf("job %q", c.JobName)
+		}
+		return blockError("scrape_configs", job, err)
 	}
+	c.deprecated = deprecatedAuthKeys(&c.HTTPClientConfig)
 	if c.Scheme == "file" && len(c.StaticConfigs) == 0 {
 		// A file has no host to list; its one target is the file itself.
 		c.StaticConfigs = []StaticConfig{{Targets: []string{""}}}
 	}
-	return c.HTTPClientConfig.Validate()
+	if c.JobName != "" {
+		job = fmt.Sprintf("job %q", c.JobName)
+	}
+	return blockError("scrape_configs", job, c.HTTPClientConfig.Validate())
 }
 
 // NewScrapeFromURL builds a one-target scrape job from a URL given on the
@@ -83,7 +99,17 @@ func NewScrapeFromURL(raw string) (*ScrapeConfig, error) {
 		}
 		c.JobName = u.Hostname()
 		c.StaticConfigs = []StaticConfig{{Targets: []string{u.Host}}}
+		if u.User != nil {
+			// The target URL is rebuilt from host and path, which would
+			// drop user:password silently and leave a puzzling 401.
+			pw, _ := u.User.Password()
+			c.HTTPClientConfig.BasicAuth = &commoncfg.BasicAuth{Username: u.User.Username(), Password: commoncfg.Secret(pw)}
+		}
 	case "file":
+		if u.Host != "" {
+			// file://dir/x.prom reads /x.prom: the first segment is a host.
+			return nil, fmt.Errorf("--scrape.url %q: a file URL needs an absolute path, e.g. file:///var/lib/metrics.prom", raw)
+		}
 		c.Scheme, c.MetricsPath = "file", u.Path
 		c.JobName = "file"
 		c.StaticConfigs = []StaticConfig{{Targets: []string{""}}}
@@ -139,6 +165,10 @@ func (c *ScrapeConfig) validate() error {
 	for i, p := range c.ScrapeProtocols {
 		if !slices.Contains(ScrapeProtocols, p) {
 			errs = append(errs, fmt.Errorf("scrape_protocols[%d]: unknown protocol %q; use one of %s", i, p, strings.Join(ScrapeProtocols, ", ")))
+		} else if slices.Contains(c.ScrapeProtocols[:i], p) {
+			// Each entry takes the next lower q-value in the Accept
+			// header; repeats would push it below zero.
+			errs = append(errs, fmt.Errorf("scrape_protocols[%d]: %q is listed twice; list each protocol once", i, p))
 		}
 	}
 	if len(c.StaticConfigs) == 0 {
@@ -146,15 +176,26 @@ func (c *ScrapeConfig) validate() error {
 	}
 	for i, sc := range c.StaticConfigs {
 		if len(sc.Targets) == 0 {
-			errs = append(errs, fmt.Errorf("static_configs[%d].targets: empty", i))
+			errs = append(errs, fmt.Errorf("static_configs[%d].targets: empty; list at least one host:port target", i))
 		}
-		for name := range sc.Labels {
-			if !model.UTF8Validation.IsValidLabelName(name) {
+		for _, name := range slices.Sorted(maps.Keys(sc.Labels)) {
+			switch {
+			case !model.UTF8Validation.IsValidLabelName(name):
 				errs = append(errs, fmt.Errorf("static_configs[%d].labels: %q is not a valid label name", i, name))
+			case strings.HasPrefix(name, "__"):
+				// Prometheus reads such labels (__metrics_path__,
+				// __param_x, ...) during target relabelling and then
+				// drops them; liftpush has no target relabelling, so they
+				// would do nothing here but leak into every series.
+				errs = append(errs, fmt.Errorf("static_configs[%d].labels: %q is reserved (names starting with __ are internal); use metrics_path, scheme or params for what it set in Prometheus, or remove it", i, name))
 			}
 		}
 	}
 	for i, rc := range c.MetricRelabelConfigs {
+		if rc == nil {
+			errs = append(errs, fmt.Errorf("metric_relabel_configs[%d]: empty rule; fill it in or remove the lone \"-\"", i))
+			continue
+		}
 		if err := rc.Validate(model.UTF8Validation); err != nil {
 			errs = append(errs, fmt.Errorf("metric_relabel_configs[%d]: %w", i, err))
 		}

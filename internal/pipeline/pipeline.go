@@ -32,7 +32,8 @@ type Pipeline struct {
 	Logger         *slog.Logger
 	Now            func() time.Time
 
-	lastSuccess map[string]float64
+	lastSuccess  map[string]float64
+	destinations map[string]*destinationState // see destinations.go
 }
 
 // Outcome is one collector's part of a cycle.
@@ -73,6 +74,7 @@ func (p *Pipeline) RunCycle(ctx context.Context) Result {
 	outcomes := p.Collect(ctx)
 	groups := p.Groups(outcomes, start)
 	reports := p.Deliver(ctx, groups)
+	p.recordDeliveries(reports, p.now())
 	res := Result{Outcomes: outcomes, Reports: reports}
 	p.logSummary(res, p.now().Sub(start))
 	return res
@@ -121,19 +123,21 @@ func (p *Pipeline) Groups(outcomes []Outcome, at time.Time) []metric.Group {
 		}
 		groups = append(groups, g)
 	}
-	build := BuildInfo()
-	d.Decorate(&build)
-	return append(groups, metric.Group{Up: true, Self: []metric.Family{build}})
+	process := append([]metric.Family{BuildInfo()}, p.destinationSelf()...)
+	for i := range process {
+		d.Decorate(&process[i])
+	}
+	return append(groups, metric.Group{Up: true, Self: process})
 }
 
-// Deliver hands the groups to every destination concurrently; a slow one
-// does not hold up the others.
+// Deliver hands the groups to every destination concurrently, each under
+// its own budget; a slow one does not hold up the others.
 func (p *Pipeline) Deliver(ctx context.Context, groups []metric.Group) []push.Report {
 	reports := make([]push.Report, len(p.Destinations))
 	var wg sync.WaitGroup
 	for i, d := range p.Destinations {
 		wg.Go(func() {
-			rep := d.Deliver(ctx, groups)
+			rep := p.deliverOne(ctx, d, groups)
 			rep.Destination = d.Name()
 			reports[i] = rep
 		})

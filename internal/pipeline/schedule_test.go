@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -14,76 +13,73 @@ import (
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
-// slowCollector takes longer than the schedule's period and records how
-// many of its runs overlap.
-type slowCollector struct {
-	took              time.Duration
-	runs, now, maxNow atomic.Int32
+// countingCollector counts its runs and takes d of (virtual) time.
+type countingCollector struct {
+	runs atomic.Int32
+	d    time.Duration
 }
 
-func (c *slowCollector) Name() string { return "slow" }
+func (c *countingCollector) Name() string { return "counting" }
 
-func (c *slowCollector) Collect(ctx context.Context) ([]metric.Family, error) {
+func (c *countingCollector) Collect(ctx context.Context) ([]metric.Family, error) {
 	c.runs.Add(1)
-	n := c.now.Add(1)
-	defer c.now.Add(-1)
-	for {
-		m := c.maxNow.Load()
-		if n <= m || c.maxNow.CompareAndSwap(m, n) {
-			break
-		}
-	}
 	select {
-	case <-time.After(c.took):
+	case <-time.After(c.d):
 	case <-ctx.Done():
 	}
 	return nil, nil
 }
 
-func TestRunScheduleNeverOverlaps(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		sched, err := config.ParseSchedule("@every 1s")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := &slowCollector{took: 2500 * time.Millisecond}
-		p := &Pipeline{
-			Collectors:   []collect.Collector{c},
-			Job:          "test",
-			CycleTimeout: time.Minute,
-			Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		}
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second+time.Millisecond)
-		defer cancel()
-		p.RunSchedule(ctx, sched)
-
-		if m := c.maxNow.Load(); m != 1 {
-			t.Errorf("%d cycles ran at once, want 1", m)
-		}
-		// A cycle at start, then each tick that finds the previous one
-		// done: at 0, 3, 6, 9 s (the ticks at 1, 2, 4, 5, 7, 8 s are skipped).
-		if r := c.runs.Load(); r != 4 {
-			t.Errorf("%d cycles in 10 s, want 4", r)
-		}
-	})
-}
-
-func TestRunScheduleRunsEveryTick(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		sched, _ := config.ParseSchedule("*/2 * * * * *") // every 2 s, seconds field
-		c := &slowCollector{took: 100 * time.Millisecond}
-		p := &Pipeline{Collectors: []collect.Collector{c}, Job: "t", CycleTimeout: time.Minute,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-		start := time.Now()
-		// Line up with the schedule so the count does not depend on the
-		// fake clock's start second.
-		next := sched.Next(start)
-		ctx, cancel := context.WithDeadline(t.Context(), next.Add(10*time.Second-time.Millisecond))
-		defer cancel()
-		p.RunSchedule(ctx, sched)
-		// One at start, then at next, +2, +4, +6, +8.
-		if r := c.runs.Load(); r != 6 {
-			t.Errorf("%d cycles, want 6", r)
-		}
-	})
+func TestRunSchedule(t *testing.T) {
+	tests := []struct {
+		name     string
+		spec     string
+		collect  time.Duration
+		timeout  time.Duration
+		run      time.Duration
+		wantRuns int32
+	}{
+		{
+			name:     "a cycle at start, then one per minute",
+			spec:     "@every 1m",
+			collect:  time.Second,
+			timeout:  50 * time.Second,
+			run:      3*time.Minute + 30*time.Second,
+			wantRuns: 4,
+		},
+		{
+			// Each cycle takes 90s (its collection share of a 150s
+			// timeout); the activation during a running cycle is
+			// skipped, never run in parallel.
+			name:     "overlapping cycles are skipped",
+			spec:     "@every 1m",
+			collect:  90 * time.Second,
+			timeout:  150 * time.Second,
+			run:      4*time.Minute + 30*time.Second,
+			wantRuns: 3,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				sched, err := config.ParseSchedule(tt.spec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := &countingCollector{d: tt.collect}
+				p := &Pipeline{
+					Collectors:   []collect.Collector{c},
+					Job:          "liftpush",
+					CycleTimeout: tt.timeout,
+					Logger:       slog.New(slog.DiscardHandler),
+				}
+				ctx, cancel := context.WithTimeout(t.Context(), tt.run)
+				defer cancel()
+				p.RunSchedule(ctx, sched)
+				if got := c.runs.Load(); got != tt.wantRuns {
+					t.Errorf("collector ran %d times in %s, want %d", got, tt.run, tt.wantRuns)
+				}
+			})
+		})
+	}
 }

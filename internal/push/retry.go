@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -29,7 +30,7 @@ type Backoff struct {
 // Delay is the wait before retry number attempt (1 for the first retry).
 func (b Backoff) Delay(attempt int) time.Duration {
 	d := b.Min
-	for i := 1; i < attempt && d < b.Max; i++ {
+	for i := 1; i < attempt && d < b.Max && d <= math.MaxInt64/2; i++ {
 		d *= 2
 	}
 	return min(d, b.Max)
@@ -103,6 +104,10 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 	if s, err := strconv.Atoi(v); err == nil {
 		if s < 0 {
 			return 0
+		}
+		if s > math.MaxInt64/int(time.Second) {
+			// Multiplying would wrap around to a short or negative wait.
+			return math.MaxInt64
 		}
 		return time.Duration(s) * time.Second
 	}

@@ -117,6 +117,15 @@ func Parse(b []byte, contentType string, opts ParseOptions, emit func(metric.Fam
 			_, ts, v := p.Series()
 			p.Labels(&lset)
 			name := lset.Get(model.MetricNameLabel)
+			if name == "" {
+				// The parsers accept {""} or {a="b"} with no name; a series
+				// without a name cannot be stored anywhere, and Prometheus
+				// fails such a scrape too.
+				if ferr := flush(); ferr != nil {
+					return st, ferr
+				}
+				return st, fmt.Errorf("parsing exposition: series %s has no metric name", lset.String())
+			}
 			if !started || !belongs(cur.Name, name) {
 				if err := begin(name); err != nil {
 					return st, err
@@ -134,6 +143,10 @@ func Parse(b []byte, contentType string, opts ParseOptions, emit func(metric.Fam
 				}
 			}
 		case textparse.EntryHistogram:
+			// Histogram must be called even though the native sample is
+			// skipped: it is what makes the protobuf parser return the
+			// classic series of a histogram that has both.
+			p.Histogram()
 			st.NativeHistograms++
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -20,9 +19,6 @@ import (
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
 )
-
-// maxErrBody caps the part of an error response that is read and logged.
-const maxErrBody = 1024
 
 // Client is one remote-write destination. It is safe for concurrent use;
 // Deliver is called once per cycle.
@@ -71,22 +67,7 @@ func (c *Client) Deliver(ctx context.Context, groups []metric.Group) push.Report
 	return w.Close()
 }
 
-// httpError is a response that ends the attempt. Its reason names the drop
-// in reports and self-metrics.
-type httpError struct {
-	status int
-	body   string
-}
-
-func (e *httpError) Error() string {
-	return fmt.Sprintf("server returned HTTP status %d %s: %s", e.status, http.StatusText(e.status), e.body)
-}
-
-func (e *httpError) reason() string { return "http_" + strconv.Itoa(e.status) }
-
-// store sends one encoded request. It returns nil on 2xx, a
-// *push.RecoverableError for what is worth retrying, and an *httpError or
-// other error for what must be dropped.
+// store sends one encoded request; push.Classifier sorts the answer.
 func (c *Client) store(parent context.Context, body []byte, attempt int) error {
 	ctx, cancel := context.WithTimeout(parent, time.Duration(c.cfg.RemoteTimeout))
 	defer cancel()
@@ -106,34 +87,11 @@ func (c *Client) store(parent context.Context, body []byte, attempt int) error {
 	if attempt > 0 {
 		req.Header.Set("Retry-Attempt", strconv.Itoa(attempt))
 	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		if parent.Err() != nil {
-			// The cycle is over; nothing left to retry in.
-			return err
-		}
-		// Network errors and remote_timeout are worth retrying.
-		return &push.RecoverableError{Err: err}
-	}
-	defer func() {
-		// Drain so the connection is reused.
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-	}()
-	if resp.StatusCode/100 == 2 {
-		return nil
-	}
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrBody))
-	herr := &httpError{status: resp.StatusCode, body: strings.TrimSpace(string(snippet))}
-	switch {
-	case resp.StatusCode/100 == 5 && permanent5xx(herr.body):
-		return herr
-	case resp.StatusCode/100 == 5:
-		return &push.RecoverableError{Err: herr}
-	case resp.StatusCode == http.StatusTooManyRequests && c.cfg.QueueConfig.RetryOnRateLimit:
-		return &push.RecoverableError{Err: herr, RetryAfter: push.ParseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())}
-	}
-	return herr
+	return push.Classifier{
+		RetryOn429: c.cfg.QueueConfig.RetryOnRateLimit,
+		Permanent:  permanent5xx,
+		Clock:      c.clock,
+	}.Do(parent, c.client, req)
 }
 
 // permanent5xx recognises 5xx answers that will never succeed. Prometheus

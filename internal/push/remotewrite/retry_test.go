@@ -19,6 +19,7 @@ import (
 
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
+	"github.com/liftpush/liftpush/internal/push"
 )
 
 // step is the server's answer to one attempt.
@@ -186,7 +187,7 @@ func TestErrorBodyCapped(t *testing.T) {
 	if rep.Dropped["http_400"] != 1 {
 		t.Fatalf("dropped = %v, want http_400: 1", rep.Dropped)
 	}
-	if n := strings.Count(logs.String(), "x"); n < maxErrBody || n > maxErrBody+10 {
-		t.Errorf("logged %d bytes of the body, want %d", n, maxErrBody)
+	if n := strings.Count(logs.String(), "x"); n < push.MaxErrorBody || n > push.MaxErrorBody+10 {
+		t.Errorf("logged %d bytes of the body, want %d", n, push.MaxErrorBody)
 	}
 }

@@ -2,7 +2,6 @@ package remotewrite
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -170,17 +169,7 @@ func (w *Writer) sendBatch(b *batch) {
 		w.mu.Unlock()
 		return
 	}
-	var herr *httpError
-	var rec *push.RecoverableError
-	switch {
-	case errors.As(err, &rec), w.ctx.Err() != nil:
-		// Still failing when time ran out.
-		w.fail("timeout", n, err)
-	case errors.As(err, &herr):
-		w.fail(herr.reason(), n, err)
-	default:
-		w.fail("error", n, err)
-	}
+	w.fail(push.DropReason(w.ctx, err), n, err)
 }
 
 func (w *Writer) backoff() push.Backoff {

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"fmt"
@@ -61,7 +61,7 @@ func series(samples []testinfra.Sample) []string {
 	return out
 }
 
-func writeFile(t *testing.T, name, content string) string {
+func tempFile(t *testing.T, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -81,7 +81,7 @@ func TestE2ERunOnce(t *testing.T) {
 	}))
 	defer target.Close()
 	host := strings.TrimPrefix(target.URL, "http://")
-	cfg := writeFile(t, "liftpush.yml", `
+	cfg := tempFile(t, "liftpush.yml", `
 global:
   job: e2e
   external_labels: {cluster: edge-1}
@@ -162,7 +162,7 @@ remote_write:
 // TestE2EPushFile pushes an exposition file like `promtool push metrics`.
 func TestE2EPushFile(t *testing.T) {
 	prom := testinfra.StartPrometheus(t, "")
-	file := writeFile(t, "metrics.prom", exposition)
+	file := tempFile(t, "metrics.prom", exposition)
 	res := testinfra.Run(t, nil, "push", "--remote-write.url="+prom.WriteURL(), "--label=source=file", "--external-label=cluster=edge-2", file)
 	if res.ExitCode != 0 {
 		t.Fatalf("exit code %d, want 0", res.ExitCode)
@@ -184,7 +184,7 @@ func TestE2EPushFile(t *testing.T) {
 	}
 
 	// The same kind of file from standard input.
-	stdin, err := os.Open(writeFile(t, "stdin.prom", "from_stdin 42\n"))
+	stdin, err := os.Open(tempFile(t, "stdin.prom", "from_stdin 42\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestE2EFailuresAndExitCodes(t *testing.T) {
 	prom := testinfra.StartPrometheus(t, "")
 	broken := httptest.NewServer(http.NotFoundHandler())
 	defer broken.Close()
-	file := writeFile(t, "ok.prom", "ok_metric 1\n")
+	file := tempFile(t, "ok.prom", "ok_metric 1\n")
 	res := testinfra.Run(t, nil, "run", "--once",
 		"--scrape.url="+broken.URL+"/metrics", "--scrape.url=file://"+file,
 		"--remote-write.url="+prom.WriteURL())
@@ -230,7 +230,7 @@ func TestE2EFailuresAndExitCodes(t *testing.T) {
 		{"nothing configured", "global: {job: x}\n", "no source configured"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := testinfra.Run(t, nil, "run", "--once", "--config.file="+writeFile(t, "bad.yml", tc.config))
+			res := testinfra.Run(t, nil, "run", "--once", "--config.file="+tempFile(t, "bad.yml", tc.config))
 			if res.ExitCode != 2 {
 				t.Errorf("exit code %d, want 2", res.ExitCode)
 			}

@@ -1,0 +1,161 @@
+package e2e
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/liftpush/liftpush/internal/collect/spacelift/spacelifttest"
+	"github.com/liftpush/liftpush/internal/testinfra"
+)
+
+// TestE2ESpacelift runs `liftpush run --once` against the fake Spacelift
+// with the demo account, pushes into a real Prometheus, and runs the seeds'
+// alert and autoscaling queries and every panel query of Spacelift's example
+// dashboard on what arrived.
+func TestE2ESpacelift(t *testing.T) {
+	prom := testinfra.StartPrometheus(t, "")
+	data, err := spacelifttest.Fixture("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake, err := spacelifttest.NewServer(spacelifttest.Options{KeyID: "demo", Secret: "demo-secret", Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	secret := tempFile(t, "secret", "demo-secret\n")
+	cfg := tempFile(t, "liftpush.yml", `
+global:
+  external_labels: {cluster: edge-1}
+spacelift:
+  insecure_http: true
+remote_write:
+  - url: `+prom.WriteURL()+`
+`)
+	// The promex variable names, as a Kubernetes Secret made for Spacelift's
+	// exporter would set them.
+	env := []string{
+		"SPACELIFT_PROMEX_API_ENDPOINT=" + fake.URL,
+		"SPACELIFT_PROMEX_API_KEY_ID=demo",
+		"SPACELIFT_PROMEX_API_KEY_SECRET_FILE=" + secret,
+	}
+	res := testinfra.Run(t, env, "run", "--once", "--config.file="+cfg)
+	if res.ExitCode != 0 {
+		t.Fatalf("exit code %d, want 0", res.ExitCode)
+	}
+	if strings.Contains(res.Stderr, "demo-secret") {
+		t.Errorf("the secret appears in the logs")
+	}
+	if s := fake.Stats(); s.Exchanges != 1 || s.Queries != 1 {
+		t.Errorf("exchanges=%d queries=%d, want one of each in a one-shot run", s.Exchanges, s.Queries)
+	}
+
+	const (
+		prod    = `worker_pool_id="01HQZX9K7P2M3N4Q5R6S7T8U9V",worker_pool_name="production"`
+		staging = `worker_pool_id="01HQZXA1B2C3D4E5F6G7H8J9K0",worker_pool_name="staging"`
+		edge    = `worker_pool_id="01HR0B2C3D4E5F6G7H8J9K0M1N",worker_pool_name="edge/eu-west \"spot\" ☁"`
+	)
+	vector := func(q string) []string {
+		t.Helper()
+		return series(prom.Query(t, q))
+	}
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		// Seed 000: alerts.
+		{`max(spacelift_worker_pool_workers) by (worker_pool_id, worker_pool_name) <= 0`, []string{edge + " 0"}},
+		{`max(spacelift_worker_pool_runs_pending) by (worker_pool_id, worker_pool_name) >= 10`, []string{prod + " 12"}},
+		{`max_over_time(spacelift_worker_pool_runs_pending{worker_pool_name="production"}[5m])`,
+			[]string{`cluster="edge-1",job="liftpush",` + prod + " 12"}},
+		// Seed 000: prometheus-adapter's utilization.
+		{`max(spacelift_worker_pool_workers_busy) by (worker_pool_id, worker_pool_name) / max(spacelift_worker_pool_workers) by (worker_pool_id, worker_pool_name)`,
+			[]string{edge + " NaN", prod + " 0.6666666666666666", staging + " 0.3333333333333333"}},
+		// promex's example dashboard.
+		{`max(spacelift_current_billing_period_start_timestamp_seconds) * 1000`, []string{" 1.7934912e+12"}},
+		{`max(spacelift_current_billing_period_end_timestamp_seconds) * 1000`, []string{" 1.7960832e+12"}},
+		{`max(spacelift_current_billing_period_used_public_seconds) / 60`, []string{" 678"}},
+		{`max(spacelift_current_billing_period_used_private_seconds) / 60`, []string{" 12345"}},
+		{`max(spacelift_current_billing_period_used_seats)`, []string{" 42"}},
+		{`max(spacelift_current_billing_period_used_private_workers)`, []string{" 7"}},
+		{`max(spacelift_public_worker_pool_parallelism)`, []string{" 10"}},
+		{`max(spacelift_public_worker_pool_workers_busy)`, []string{" 3"}},
+		{`max(spacelift_public_worker_pool_runs_pending)`, []string{" 2"}},
+		{`max(spacelift_worker_pool_workers_busy) by (worker_pool_id, worker_pool_name) > 0`, []string{prod + " 4", staging + " 1"}},
+		{`max(spacelift_worker_pool_runs_pending) by (worker_pool_id, worker_pool_name) > 0`, []string{edge + " 3", prod + " 12"}},
+		{`max(spacelift_worker_pool_workers) by (worker_pool_id, worker_pool_name)`, []string{edge + " 0", prod + " 6", staging + " 3"}},
+		{`max(spacelift_worker_pool_workers_drained) by (worker_pool_id, worker_pool_name)`, []string{edge + " 0", prod + " 1", staging + " 0"}},
+		// Aggregates, self-metrics and the target labels: job, no instance.
+		{`spacelift_current_stacks_count_by_state`, []string{
+			`__name__="spacelift_current_stacks_count_by_state",cluster="edge-1",job="liftpush",state="FAILED" 7`,
+			`__name__="spacelift_current_stacks_count_by_state",cluster="edge-1",job="liftpush",state="FINISHED" 128`,
+			`__name__="spacelift_current_stacks_count_by_state",cluster="edge-1",job="liftpush",state="UNCONFIRMED" 3`,
+		}},
+		{`liftpush_collector_up{collector="spacelift"}`, []string{`__name__="liftpush_collector_up",cluster="edge-1",collector="spacelift",job="liftpush" 1`}},
+		{`count({__name__=~"spacelift_.+",instance!=""})`, []string{}},
+	} {
+		sort.Strings(tc.want)
+		if diff := cmp.Diff(tc.want, vector(tc.query)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.query, diff)
+		}
+	}
+	// The dashboard's countdown is relative to now.
+	left := prom.Value(t, `clamp_min(max(spacelift_current_billing_period_end_timestamp_seconds) - time(), 0)`)
+	if want := time.Unix(1796083200, 0).Sub(time.Now()).Seconds(); left < 0 || left > want+120 {
+		t.Errorf("time until usage resets = %g, want about max(%g, 0)", left, want)
+	}
+}
+
+// TestE2ESpaceliftInvalidKey: a wrong secret fails the Spacelift collector
+// with a clear message and exit 1, and nothing else is lost: the other
+// collector's series and the self-metrics still arrive.
+func TestE2ESpaceliftInvalidKey(t *testing.T) {
+	prom := testinfra.StartPrometheus(t, "")
+	data, err := spacelifttest.Fixture("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake, err := spacelifttest.NewServer(spacelifttest.Options{KeyID: "demo", Secret: "demo-secret", Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("other_up 1\n"))
+	}))
+	defer target.Close()
+	cfg := tempFile(t, "liftpush.yml", `
+spacelift:
+  endpoint: `+fake.URL+`
+  insecure_http: true
+  api_key_id: demo
+  api_key_secret_file: `+tempFile(t, "secret", "not-the-secret\n")+`
+scrape_configs:
+  - job_name: other
+    static_configs: [{targets: ["`+strings.TrimPrefix(target.URL, "http://")+`"]}]
+remote_write:
+  - url: `+prom.WriteURL()+`
+`)
+	res := testinfra.Run(t, nil, "run", "--once", "--config.file="+cfg)
+	if res.ExitCode != 1 {
+		t.Fatalf("exit code %d, want 1", res.ExitCode)
+	}
+	if !strings.Contains(res.Stderr, "invalid API key ID or secret") || strings.Contains(res.Stderr, "not-the-secret") {
+		t.Errorf("stderr lacks the reason or shows the secret:\n%s", res.Stderr)
+	}
+	if v := prom.Value(t, `other_up{job="other"}`); v != 1 {
+		t.Errorf("other_up = %g, want 1", v)
+	}
+	if v := prom.Value(t, `liftpush_collector_up{collector="spacelift"}`); v != 0 {
+		t.Errorf("liftpush_collector_up{collector=spacelift} = %g, want 0", v)
+	}
+	if got := prom.Query(t, `spacelift_worker_pool_runs_pending`); len(got) != 0 {
+		t.Errorf("pool series without a token: %v", got)
+	}
+}

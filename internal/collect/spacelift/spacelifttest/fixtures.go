@@ -1,0 +1,96 @@
+package spacelifttest
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+//go:embed fixtures/*.json
+var fixtureFS embed.FS
+
+// Fixture returns a named account:
+//   - "demo": three private pools (one busy with 12 pending runs, one
+//     quiet, one scaled to zero with a name holding "/", quotes and
+//     unicode), usage and aggregates; what `make demo` serves;
+//   - "empty": a new account, no pools and no aggregates yet;
+//   - "names": pool names with "/", quotes, a backslash, unicode, a newline
+//     and an empty name, plus malformed data points;
+//   - "pools-N" (e.g. "pools-1000"): N generated pools (see Pools).
+func Fixture(name string) (map[string]any, error) {
+	if rest, ok := strings.CutPrefix(name, "pools-"); ok {
+		var n int
+		if _, err := fmt.Sscanf(rest, "%d", &n); err != nil || n < 0 {
+			return nil, fmt.Errorf("fixture %q: want pools-<count>", name)
+		}
+		return Pools(n), nil
+	}
+	b, err := fixtureFS.ReadFile("fixtures/" + name + ".json")
+	if err != nil {
+		return nil, fmt.Errorf("unknown fixture %q; have %s", name, strings.Join(FixtureNames(), ", "))
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("fixture %q: %w", name, err)
+	}
+	return m, nil
+}
+
+// FixtureNames lists the fixtures stored as files, plus the pools-N form.
+func FixtureNames() []string {
+	entries, _ := fixtureFS.ReadDir("fixtures")
+	names := make([]string, 0, len(entries)+1)
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), ".json"))
+	}
+	sort.Strings(names)
+	return append(names, "pools-N")
+}
+
+// Pools returns an account with n private pools. Pool i has i%7 workers,
+// the first i%3 of them busy and the last one drained when i%4 == 0; it has
+// i%13 pending runs.
+func Pools(n int) map[string]any {
+	pools := make([]any, 0, n)
+	for i := range n {
+		nw := i % 7
+		workers := make([]any, 0, nw)
+		busy := 0
+		for j := range nw {
+			b := j < i%3
+			if b {
+				busy++
+			}
+			workers = append(workers, map[string]any{
+				"id": fmt.Sprintf("01JW%06d%016d", i, j), "busy": b, "drained": j == nw-1 && i%4 == 0,
+				"createdAt": float64(1767225600), "metadata": "{}",
+			})
+		}
+		pools = append(pools, map[string]any{
+			"id":                   fmt.Sprintf("01JP%022d", i),
+			"name":                 fmt.Sprintf("pool-%04d", i),
+			"pendingRuns":          float64(i % 13),
+			"busyWorkers":          float64(busy),
+			"schedulableRunsCount": float64(i % 5),
+			"workers":              workers,
+		})
+	}
+	return map[string]any{
+		"publicWorkerPool": map[string]any{"parallelism": float64(10), "busyWorkers": float64(1), "pendingRuns": float64(0), "schedulableRunsCount": float64(0)},
+		"workerPools":      pools,
+		"usage": map[string]any{
+			"billingPeriodStart": float64(1793491200), "billingPeriodEnd": float64(1796083200),
+			"usedPrivateMinutes": float64(100000), "usedPublicMinutes": float64(0), "usedSeats": float64(300),
+			"usedWorkers": float64(n), "allowedMinutes": float64(1000000), "allowedSeats": float64(500),
+		},
+		"metrics": map[string]any{
+			"stacksCountByState":          []any{map[string]any{"value": float64(n), "labels": []any{"FINISHED"}}},
+			"resourcesCountByDrift":       []any{},
+			"avgStackSizeByResourceCount": []any{map[string]any{"value": float64(12), "labels": []any{}}},
+			"averageRunDuration":          []any{map[string]any{"value": 9e10, "labels": []any{}}},
+			"medianRunDuration":           []any{map[string]any{"value": 6e10, "labels": []any{}}},
+		},
+	}
+}

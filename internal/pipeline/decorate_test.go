@@ -1,0 +1,95 @@
+package pipeline
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/liftpush/liftpush/internal/metric"
+)
+
+func TestDecorate(t *testing.T) {
+	tests := []struct {
+		name     string
+		d        Decorator
+		in       metric.Sample
+		wantLbls string
+		wantT    int64
+	}{
+		{
+			name:     "job and external labels added when missing",
+			d:        Decorator{Job: "liftpush", External: labels.FromStrings("cluster", "edge-1"), T: 1000},
+			in:       metric.Sample{Labels: labels.FromStrings("__name__", "m")},
+			wantLbls: `{__name__="m", cluster="edge-1", job="liftpush"}`,
+			wantT:    1000,
+		},
+		{
+			name:     "the series' own job wins",
+			d:        Decorator{Job: "liftpush", T: 1000},
+			in:       metric.Sample{Labels: labels.FromStrings("__name__", "m", "job", "node")},
+			wantLbls: `{__name__="m", job="node"}`,
+			wantT:    1000,
+		},
+		{
+			name:     "external labels do not override the series' own",
+			d:        Decorator{Job: "liftpush", External: labels.FromStrings("cluster", "edge-1", "region", "eu"), T: 1000},
+			in:       metric.Sample{Labels: labels.FromStrings("__name__", "m", "cluster", "mine", "job", "j")},
+			wantLbls: `{__name__="m", cluster="mine", job="j", region="eu"}`,
+			wantT:    1000,
+		},
+		{
+			name:     "an existing timestamp is kept",
+			d:        Decorator{Job: "liftpush", T: 1000},
+			in:       metric.Sample{Labels: labels.FromStrings("__name__", "m"), T: 42},
+			wantLbls: `{__name__="m", job="liftpush"}`,
+			wantT:    42,
+		},
+		{
+			name:     "no job configured adds none",
+			d:        Decorator{T: 1000},
+			in:       metric.Sample{Labels: labels.FromStrings("__name__", "m")},
+			wantLbls: `{__name__="m"}`,
+			wantT:    1000,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := metric.Family{Name: "m", Samples: []metric.Sample{tt.in}}
+			tt.d.Decorate(&f)
+			got := f.Samples[0]
+			if got.Labels.String() != tt.wantLbls {
+				t.Errorf("labels = %s, want %s", got.Labels, tt.wantLbls)
+			}
+			if got.T != tt.wantT {
+				t.Errorf("T = %d, want %d", got.T, tt.wantT)
+			}
+		})
+	}
+}
+
+func TestDecorateManySamples(t *testing.T) {
+	// The builder is reused across samples; no sample may see another's
+	// labels.
+	d := &Decorator{Job: "liftpush", External: labels.FromStrings("cluster", "c"), T: 7}
+	f := metric.Family{Name: "m", Samples: []metric.Sample{
+		{Labels: labels.FromStrings("__name__", "m", "i", "1")},
+		{Labels: labels.FromStrings("__name__", "m", "i", "2", "job", "own")},
+		{Labels: labels.FromStrings("__name__", "m", "i", "3", "cluster", "x", "job", "own")},
+		{Labels: labels.FromStrings("__name__", "m", "i", "4")},
+	}}
+	d.Decorate(&f)
+	var got []string
+	for _, s := range f.Samples {
+		got = append(got, s.Labels.String())
+	}
+	want := []string{
+		`{__name__="m", cluster="c", i="1", job="liftpush"}`,
+		`{__name__="m", cluster="c", i="2", job="own"}`,
+		`{__name__="m", cluster="x", i="3", job="own"}`,
+		`{__name__="m", cluster="c", i="4", job="liftpush"}`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("labels (-want +got):\n%s", diff)
+	}
+}

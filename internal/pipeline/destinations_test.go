@@ -1,0 +1,150 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/liftpush/liftpush/internal/collect"
+	"github.com/liftpush/liftpush/internal/metric"
+	"github.com/liftpush/liftpush/internal/push"
+)
+
+type emptyCollector struct{}
+
+func (emptyCollector) Name() string { return "fake" }
+func (emptyCollector) Collect(context.Context) ([]metric.Family, error) {
+	return []metric.Family{metric.Gauge("x", "", 1, labels.EmptyLabels())}, nil
+}
+
+// budgetDestination answers with report, or hangs until its context ends
+// when hang is set. It records the process group it was given.
+type budgetDestination struct {
+	name    string
+	report  push.Report
+	hang    bool
+	budget  time.Duration
+	mu      sync.Mutex
+	process []metric.Family
+	took    time.Duration
+	closed  bool
+}
+
+func (d *budgetDestination) Name() string           { return d.name }
+func (d *budgetDestination) Endpoint() string       { return "fake://" + d.name }
+func (d *budgetDestination) Timeout() time.Duration { return d.budget }
+func (d *budgetDestination) Close(context.Context) error {
+	d.closed = true
+	return nil
+}
+
+func (d *budgetDestination) Deliver(ctx context.Context, groups []metric.Group) push.Report {
+	start := time.Now()
+	defer func() {
+		d.mu.Lock()
+		d.took = time.Since(start)
+		d.mu.Unlock()
+	}()
+	for _, g := range groups {
+		if g.Collector == "" {
+			d.mu.Lock()
+			d.process = g.Self
+			d.mu.Unlock()
+		}
+	}
+	if d.hang {
+		<-ctx.Done()
+		r := push.Report{Err: ctx.Err()}
+		r.Drop("timeout", 2)
+		return r
+	}
+	return d.report
+}
+
+// processSeries renders the destination self-metrics of a process group as
+// "name{labels} value" lines.
+func processSeries(fams []metric.Family) []string {
+	var out []string
+	for _, f := range fams {
+		if f.Name == "liftpush_build_info" {
+			continue
+		}
+		for _, s := range f.Samples {
+			ls := labels.NewBuilder(s.Labels).Del(model.MetricNameLabel, model.JobLabel).Labels()
+			out = append(out, f.Name+ls.String()+" "+model.SampleValue(s.Value).String())
+		}
+	}
+	return out
+}
+
+func TestDestinationSelfMetricsAndBudgets(t *testing.T) {
+	clock := time.Unix(1700000000, 0)
+	ok := &budgetDestination{name: "ok", report: push.Report{Sent: 3}}
+	partial := &budgetDestination{name: "partial", report: push.Report{Sent: 1, Err: errors.New("400"), Dropped: map[string]int{"http_400": 2}}}
+	hanging := &budgetDestination{name: "hanging", hang: true, budget: 50 * time.Millisecond}
+	p := &Pipeline{
+		Collectors:   []collect.Collector{emptyCollector{}},
+		Destinations: []push.Destination{ok, partial, hanging},
+		Job:          "liftpush",
+		CycleTimeout: 10 * time.Second,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:          func() time.Time { return clock },
+	}
+	res := p.RunCycle(t.Context())
+	if res.OK() {
+		t.Error("cycle OK with a hanging destination")
+	}
+	if hanging.took > 2*time.Second {
+		t.Errorf("hanging destination took %s, its budget is 50ms", hanging.took)
+	}
+	if got := processSeries(ok.process); len(got) != 0 {
+		t.Errorf("first cycle has destination self-metrics, want none (nothing was delivered before): %v", got)
+	}
+
+	// Second cycle: the first one's results arrive, and the partial one's
+	// drop reason stays at 0 once it recovers.
+	clock = clock.Add(time.Minute)
+	partial.report = push.Report{Sent: 3}
+	p.RunCycle(t.Context())
+	want := []string{
+		`liftpush_destination_samples_sent{destination="hanging"} 0`,
+		`liftpush_destination_samples_sent{destination="ok"} 3`,
+		`liftpush_destination_samples_sent{destination="partial"} 1`,
+		`liftpush_destination_samples_dropped{destination="hanging", reason="timeout"} 2`,
+		`liftpush_destination_samples_dropped{destination="partial", reason="http_400"} 2`,
+		`liftpush_destination_last_success_timestamp_seconds{destination="ok"} 1700000000`,
+	}
+	if diff := cmp.Diff(want, processSeries(ok.process)); diff != "" {
+		t.Errorf("second cycle (-want +got):\n%s", diff)
+	}
+
+	clock = clock.Add(time.Minute)
+	p.RunCycle(t.Context())
+	want = []string{
+		`liftpush_destination_samples_sent{destination="hanging"} 0`,
+		`liftpush_destination_samples_sent{destination="ok"} 3`,
+		`liftpush_destination_samples_sent{destination="partial"} 3`,
+		`liftpush_destination_samples_dropped{destination="hanging", reason="timeout"} 2`,
+		`liftpush_destination_samples_dropped{destination="partial", reason="http_400"} 0`,
+		`liftpush_destination_last_success_timestamp_seconds{destination="ok"} 1700000060`,
+		`liftpush_destination_last_success_timestamp_seconds{destination="partial"} 1700000060`,
+	}
+	if diff := cmp.Diff(want, processSeries(ok.process)); diff != "" {
+		t.Errorf("third cycle (-want +got):\n%s", diff)
+	}
+
+	if err := p.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !ok.closed || !hanging.closed {
+		t.Error("Close did not reach the destinations")
+	}
+}

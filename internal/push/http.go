@@ -1,0 +1,88 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// MaxErrorBody caps the part of an error answer that is read and logged.
+const MaxErrorBody = 1024
+
+// HTTPError is an answer that ends delivery: retrying it cannot help.
+type HTTPError struct {
+	Status int
+	// Body is the start of the answer, at most MaxErrorBody bytes.
+	Body string
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("server returned HTTP status %d %s: %s", e.Status, http.StatusText(e.Status), e.Body)
+}
+
+// Reason names the drop in reports and self-metrics.
+func (e *HTTPError) Reason() string { return "http_" + strconv.Itoa(e.Status) }
+
+// Classifier sends one attempt and sorts its outcome the way Prometheus'
+// remote-write client does: network errors and 5xx are recoverable, 429 is
+// recoverable when allowed, everything else is final.
+type Classifier struct {
+	RetryOn429 bool
+	// Permanent, when set, marks 5xx bodies that can never succeed.
+	Permanent func(body string) bool
+	Clock     Clock
+}
+
+// Do sends req (whose context may be shorter than budget, e.g. a per-request
+// timeout) and returns nil on 2xx, a *RecoverableError worth retrying, or a
+// final error (*HTTPError for an answer). Once budget is over, a network
+// error is final too: there is no time left to retry in. The body is always
+// drained and closed so the connection is reused.
+func (c Classifier) Do(budget context.Context, client *http.Client, req *http.Request) error {
+	resp, err := client.Do(req)
+	if err != nil {
+		if budget.Err() != nil {
+			return err
+		}
+		return &RecoverableError{Err: err}
+	}
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+	}()
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
+	herr := &HTTPError{Status: resp.StatusCode, Body: strings.TrimSpace(string(snippet))}
+	switch {
+	case resp.StatusCode/100 == 5 && c.Permanent != nil && c.Permanent(herr.Body):
+		return herr
+	case resp.StatusCode/100 == 5:
+		return &RecoverableError{Err: herr}
+	case resp.StatusCode == http.StatusTooManyRequests && c.RetryOn429:
+		return &RecoverableError{Err: herr, RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), c.Clock.Now())}
+	}
+	return herr
+}
+
+// DropReason names why a delivery finally failed: "timeout" when it was
+// still failing when its budget ran out, "http_<status>" for a final answer,
+// "error" for anything else.
+func DropReason(budget context.Context, err error) string {
+	var (
+		rec  *RecoverableError
+		herr *HTTPError
+	)
+	switch {
+	case errors.As(err, &rec), budget.Err() != nil:
+		return "timeout"
+	case errors.As(err, &herr):
+		return herr.Reason()
+	}
+	return "error"
+}
