@@ -38,7 +38,8 @@ type KubernetesConfig struct {
 	PageSize int64 `yaml:"page_size"`
 	// UseAPIServerCache lists with resourceVersion=0: served from the
 	// apiserver's watch cache instead of a quorum read from etcd. Cheaper for
-	// the cluster, possibly slightly stale.
+	// the cluster, possibly slightly stale, and the apiserver then ignores
+	// the limit and sends the whole list at once (seen with 1.37).
 	UseAPIServerCache bool `yaml:"use_apiserver_cache,omitempty"`
 }
 
