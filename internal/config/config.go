@@ -168,23 +168,23 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateScrape()...)
 	for i, rw := range c.RemoteWrite {
 		if err := rw.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("remote_write[%d]: %w", i, err))
+			errs = append(errs, prefixEach(fmt.Sprintf("remote_write[%d]: ", i), err))
 		}
 	}
 	errs = append(errs, c.validateNames()...)
 	if c.Spacelift != nil {
 		if err := c.Spacelift.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("spacelift: %w", err))
+			errs = append(errs, prefixEach("spacelift: ", err))
 		}
 	}
 	if c.Kubernetes != nil {
 		if err := c.Kubernetes.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("kubernetes: %w", err))
+			errs = append(errs, prefixEach("kubernetes: ", err))
 		}
 	}
 	for i, pg := range c.Pushgateway {
 		if err := pg.Validate(c.Global); err != nil {
-			errs = append(errs, fmt.Errorf("pushgateway[%d]: %w", i, err))
+			errs = append(errs, prefixEach(fmt.Sprintf("pushgateway[%d]: ", i), err))
 		}
 	}
 	return errors.Join(errs...)
@@ -295,4 +295,19 @@ func yamlError(err error) error {
 		lines[i] = strings.TrimSpace(lines[i])
 	}
 	return fmt.Errorf("parsing YAML: %s", strings.Join(lines, "; "))
+}
+
+// prefixEach puts prefix before every error err joins, so each line of a
+// multi-error message names its block.
+func prefixEach(prefix string, err error) error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return fmt.Errorf("%s%w", prefix, err)
+	}
+	errs := joined.Unwrap()
+	out := make([]error, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, prefixEach(prefix, e))
+	}
+	return errors.Join(out...)
 }

@@ -129,8 +129,8 @@ func TestBadConfigs(t *testing.T) {
 		"rw-basic-auth-and-authorization.bad.yml": `parsing YAML: remote_write (` + rwURL + `): at most one of basic_auth, oauth2 & authorization must be configured`,
 		"rw-negative-timeout.bad.yml":             `parsing YAML: remote_write (` + rwURL + `): not a valid duration string: "-1s"` + durHint,
 		"rw-bad-queue.bad.yml": `remote_write[0]: queue_config.max_samples_per_send: must be positive, got 0` + lineBreak +
-			`queue_config.max_shards: must be positive, got -1` + lineBreak +
-			`queue_config: need 0 < min_backoff <= max_backoff, got min_backoff=5s max_backoff=1s`,
+			`remote_write[0]: queue_config.max_shards: must be positive, got -1` + lineBreak +
+			`remote_write[0]: queue_config: need 0 < min_backoff <= max_backoff, got min_backoff=5s max_backoff=1s`,
 		"rw-empty-entry.bad.yml": `scrape_configs[0]: empty entry; fill it in or remove the lone "-"` + lineBreak +
 			`remote_write[1]: empty entry; fill it in or remove the lone "-"`,
 		"rw-empty-relabel-rule.bad.yml": `scrape_configs[0] (job "a"): metric_relabel_configs[0]: empty rule; fill it in or remove the lone "-"` + lineBreak +
@@ -143,10 +143,10 @@ func TestBadConfigs(t *testing.T) {
 		"scrape-missing-job.bad.yml":      `scrape_configs[0].job_name: missing; every scrape job needs a name, it becomes the job label`,
 		"scrape-unknown-protocol.bad.yml": `scrape_configs[0] (job "node"): scrape_protocols[1]: unknown protocol "JSON"; use one of PrometheusProto, OpenMetricsText1.0.0, OpenMetricsText0.0.1, PrometheusText1.0.0, PrometheusText0.0.4`,
 		"scrape-duplicate-protocol.bad.yml": `scrape_configs[0] (job "node"): scrape_protocols[2]: "PrometheusText0.0.4" is listed twice; list each protocol once` + lineBreak +
-			`scrape_protocols[3]: "PrometheusText0.0.4" is listed twice; list each protocol once` + lineBreak +
-			`scrape_protocols[4]: "PrometheusText0.0.4" is listed twice; list each protocol once` + lineBreak +
-			`scrape_protocols[5]: "PrometheusText0.0.4" is listed twice; list each protocol once` + lineBreak +
-			`scrape_protocols[6]: "PrometheusText0.0.4" is listed twice; list each protocol once`,
+			`scrape_configs[0] (job "node"): scrape_protocols[3]: "PrometheusText0.0.4" is listed twice; list each protocol once` + lineBreak +
+			`scrape_configs[0] (job "node"): scrape_protocols[4]: "PrometheusText0.0.4" is listed twice; list each protocol once` + lineBreak +
+			`scrape_configs[0] (job "node"): scrape_protocols[5]: "PrometheusText0.0.4" is listed twice; list each protocol once` + lineBreak +
+			`scrape_configs[0] (job "node"): scrape_protocols[6]: "PrometheusText0.0.4" is listed twice; list each protocol once`,
 		"scrape-target-with-path.bad.yml":             `scrape_configs[0] (job "node"): static_configs[0].targets[0]: "http://a:9100/metrics" must be host:port (put the path in metrics_path, the scheme in scheme)`,
 		"scrape-bad-scheme.bad.yml":                   `scrape_configs[0] (job "node"): scheme: "ftp" is not supported; use http, https or file`,
 		"scrape-file-no-path.bad.yml":                 `scrape_configs[0] (job "batch"): metrics_path: with scheme file, set metrics_path to the exposition file's absolute path`,
@@ -159,7 +159,7 @@ func TestBadConfigs(t *testing.T) {
 		"scrape-bad-relabel-regex.bad.yml":            "parsing YAML: scrape_configs (job \"node\"): error parsing regexp: missing closing ): `^(?s:(unclosed)$`",
 		"scrape-basic-auth-and-authorization.bad.yml": `parsing YAML: scrape_configs (job "node"): at most one of basic_auth, oauth2 & authorization must be configured`,
 		"scrape-reserved-static-label.bad.yml": `scrape_configs[0] (job "node"): static_configs[0].labels: "__metrics_path__" is reserved (names starting with __ are internal); use metrics_path, scheme or params for what it set in Prometheus, or remove it` + lineBreak +
-			`static_configs[0].labels: "__param_module" is reserved (names starting with __ are internal); use metrics_path, scheme or params for what it set in Prometheus, or remove it`,
+			`scrape_configs[0] (job "node"): static_configs[0].labels: "__param_module" is reserved (names starting with __ are internal); use metrics_path, scheme or params for what it set in Prometheus, or remove it`,
 		"scrape-bad-static-label.bad.yml": `scrape_configs[0] (job "node"): static_configs[0].labels: "" is not a valid label name`,
 	}
 	files, err := filepath.Glob("testdata/*.bad.yml")

@@ -132,7 +132,7 @@ func (c *Config) validateScrape() []error {
 			jobs[s.JobName] = i
 		}
 		if err := s.validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s (job %q): %w", key, s.JobName, err))
+			errs = append(errs, prefixEach(fmt.Sprintf("%s (job %q): ", key, s.JobName), err))
 		}
 	}
 	return errs
