@@ -30,6 +30,7 @@ e2e: test-deps ## Only the end-to-end tests (real Prometheus and friends).
 bench: test-deps build ## Go benchmarks, then whole-process runs against real receivers.
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	hack/bench-push.sh ./$(BIN)
+	hack/measure-kubernetes.sh
 
 lint: ## gofmt and go vet.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-ed:"; echo "$$out"; exit 1; fi

@@ -7,6 +7,7 @@ need=()
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || need+=(prometheus-pushgateway)
 command -v etcd >/dev/null || need+=(etcd-server)
+[ -x /usr/bin/time ] || need+=(time)   # make bench measures peak RSS with it
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
