@@ -5,6 +5,8 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"log/slog"
 	"sync"
 	"time"
@@ -90,7 +92,7 @@ func (p *Pipeline) Collect(ctx context.Context) []Outcome {
 	for i, c := range p.Collectors {
 		wg.Go(func() {
 			start := p.now()
-			fams, err := c.Collect(cctx)
+			fams, err := safeCollect(cctx, c)
 			o := Outcome{Collector: c.Name(), Families: fams, Samples: metric.Samples(fams), Duration: p.now().Sub(start), Err: err}
 			if err != nil {
 				p.Logger.Error("collector failed", "collector", o.Collector, "samples", o.Samples, "err", err)
@@ -100,6 +102,18 @@ func (p *Pipeline) Collect(ctx context.Context) []Outcome {
 	}
 	wg.Wait()
 	return out
+}
+
+// safeCollect runs one collection and turns a panic into that collector's
+// error: a bug triggered by odd remote input must cost one collector one
+// cycle, not the process and every other collector's data.
+func safeCollect(ctx context.Context, c collect.Collector) (fams []metric.Family, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			fams, err = nil, fmt.Errorf("collector panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return c.Collect(ctx)
 }
 
 // Groups turns outcomes into the groups destinations receive: decorated data,

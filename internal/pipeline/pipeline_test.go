@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -254,5 +255,32 @@ func TestRunCycle(t *testing.T) {
 	bad.err = nil
 	if res := p.RunCycle(t.Context()); !res.OK() {
 		t.Errorf("OK() = false, reports %+v", res.Reports)
+	}
+}
+
+type panickingCollector struct{}
+
+func (panickingCollector) Name() string { return "panics" }
+func (panickingCollector) Collect(context.Context) ([]metric.Family, error) {
+	var m map[string]int
+	m["boom"]++ // a nil-map write: the kind of bug odd input triggers
+	return nil, nil
+}
+
+// TestCollectSurvivesPanic checks that a panicking collector becomes a
+// failed outcome while the others still deliver.
+func TestCollectSurvivesPanic(t *testing.T) {
+	ok := &fakeCollector{name: "ok", fams: func() []metric.Family { return []metric.Family{gauge("ok_value", 1)} }}
+	p := &Pipeline{
+		Collectors:   []collect.Collector{panickingCollector{}, ok},
+		CycleTimeout: time.Minute,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	out := p.Collect(t.Context())
+	if out[0].Err == nil || !strings.Contains(out[0].Err.Error(), "collector panicked: assignment to entry in nil map") {
+		t.Errorf("panicking collector: err = %v", out[0].Err)
+	}
+	if out[1].Err != nil || out[1].Samples != 1 {
+		t.Errorf("other collector: %+v", out[1])
 	}
 }
