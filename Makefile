@@ -20,8 +20,7 @@ build: ## Build ./liftpush with the version injected.
 test-deps: ## Install what the tests need (Debian packages, test binaries).
 	hack/test-deps.sh
 
-test: test-deps ## Vet, then run every test (unit, e2e against real components) with -race.
-	$(GO) vet ./...
+test: test-deps lint ## gofmt and vet, then every test (unit, e2e against real components) with -race.
 	$(GO) test -race -count=1 -timeout 40m ./...
 
 e2e: test-deps ## Only the end-to-end tests (real Prometheus and friends).

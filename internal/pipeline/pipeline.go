@@ -6,8 +6,8 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
