@@ -28,7 +28,7 @@ e2e: test-deps ## Only the end-to-end tests (real Prometheus and friends).
 
 bench: test-deps build ## Go benchmarks, then whole-process runs against real receivers.
 	$(GO) test -run '^$$' -bench . -benchmem ./...
-	hack/bench-push.sh ./$(BIN)
+	PROMTOOL=$$(hack/build-promtool.sh) hack/bench-push.sh ./$(BIN)
 	hack/measure-kubernetes.sh
 
 lint: ## gofmt and go vet.

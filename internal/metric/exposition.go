@@ -63,7 +63,7 @@ func WriteText(w io.Writer, families []Family, openMetrics bool) error {
 		for _, s := range f.Samples {
 			writeSeries(bw, s.Labels)
 			bw.WriteByte(' ')
-			bw.WriteString(formatFloat(s.Value))
+			bw.WriteString(FormatValue(s.Value))
 			bw.WriteByte('\n')
 		}
 	}
@@ -190,7 +190,8 @@ func escapeHelp(s string, openMetrics bool) string {
 	return helpEscaper.Replace(s)
 }
 
-func formatFloat(v float64) string {
+// FormatValue renders a sample value as the exposition formats do.
+func FormatValue(v float64) string {
 	switch {
 	case math.IsNaN(v):
 		return "NaN"

@@ -3,8 +3,6 @@ package scrape
 import (
 	"bytes"
 	"errors"
-	"math"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -34,23 +32,11 @@ func flatten(fams []metric.Family) []flat {
 	for _, f := range fams {
 		fl := flat{Name: f.Name, Help: f.Help, Type: string(f.Type), Unit: f.Unit}
 		for _, s := range f.Samples {
-			fl.Samples = append(fl.Samples, s.Labels.String()+" "+formatValue(s.Value)+tsSuffix(s.T))
+			fl.Samples = append(fl.Samples, s.Labels.String()+" "+metric.FormatValue(s.Value)+tsSuffix(s.T))
 		}
 		out = append(out, fl)
 	}
 	return out
-}
-
-func formatValue(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 1):
-		return "+Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 func tsSuffix(t int64) string {
