@@ -49,6 +49,9 @@ for n in "${sizes[@]}"; do
   echo "   series in Prometheus afterwards: $got"
   if [ -n "${PROMTOOL:-}" ]; then
     start_prom
-    measure "promtool push metrics" "$PROMTOOL" push metrics http://127.0.0.1:19390/api/v1/write "$f"
+    # promtool appends --remote-write.path (/api/v1/write) to the URL itself.
+    measure "promtool push metrics" "$PROMTOOL" push metrics --timeout=10m http://127.0.0.1:19390 "$f"
+    got=$(curl -sfG http://127.0.0.1:19390/api/v1/query --data-urlencode 'query=count(bench_gauge)' | sed -E 's/.*"value":\[[^,]*,"([0-9]+)".*/\1/')
+    echo "   series in Prometheus afterwards: $got"
   fi
 done
