@@ -25,22 +25,22 @@ func (f *flags) addConfigFlags(cmd *kingpin.CmdClause) {
 		PlaceHolder("URL").StringsVar(&f.over.RemoteWriteURLs)
 	cmd.Flag("pushgateway.url", "Pushgateway to push to, e.g. http://pushgateway:9091. Repeatable.").
 		PlaceHolder("URL").StringsVar(&f.over.PushgatewayURLs)
-	cmd.Flag("pushgateway.job", "job label of the Pushgateway groups.").StringVar(&f.over.PushgatewayJob)
+	cmd.Flag("pushgateway.job", "job label of the Pushgateway groups.").PlaceHolder("JOB").StringVar(&f.over.PushgatewayJob)
 	cmd.Flag("scrape.url", "Endpoint or exposition file to collect: http(s)://host:port/path or file:///path. Repeatable.").
 		PlaceHolder("URL").StringsVar(&f.over.ScrapeURLs)
 	cmd.Flag("external-label", "Label added to every pushed series, name=value. Repeatable.").
 		PlaceHolder("NAME=VALUE").StringsVar(&f.over.ExternalLabels)
-	cmd.Flag("spacelift.endpoint", "Spacelift account URL, e.g. https://acme.app.spacelift.io. Also read from $LIFTPUSH_SPACELIFT_ENDPOINT or $SPACELIFT_PROMEX_API_ENDPOINT.").
-		Envar("LIFTPUSH_SPACELIFT_ENDPOINT").StringVar(&f.over.SpaceliftEndpoint)
-	cmd.Flag("spacelift.api-key-id", "Spacelift API key ID. Also read from $LIFTPUSH_SPACELIFT_API_KEY_ID or $SPACELIFT_PROMEX_API_KEY_ID.").
-		Envar("LIFTPUSH_SPACELIFT_API_KEY_ID").StringVar(&f.over.SpaceliftAPIKeyID)
-	cmd.Flag("spacelift.api-key-secret-file", "File holding the Spacelift API key secret, re-read at every token exchange. Also read from $LIFTPUSH_SPACELIFT_API_KEY_SECRET_FILE or $SPACELIFT_PROMEX_API_KEY_SECRET_FILE. The secret itself is only accepted from a file or $LIFTPUSH_SPACELIFT_API_KEY_SECRET, never as a flag.").
+	cmd.Flag("spacelift.endpoint", "Spacelift account URL, e.g. https://acme.app.spacelift.io. Also read from $SPACELIFT_PROMEX_API_ENDPOINT.").
+		Envar("LIFTPUSH_SPACELIFT_ENDPOINT").PlaceHolder("URL").StringVar(&f.over.SpaceliftEndpoint)
+	cmd.Flag("spacelift.api-key-id", "Spacelift API key ID. Also read from $SPACELIFT_PROMEX_API_KEY_ID.").
+		Envar("LIFTPUSH_SPACELIFT_API_KEY_ID").PlaceHolder("ID").StringVar(&f.over.SpaceliftAPIKeyID)
+	cmd.Flag("spacelift.api-key-secret-file", "File holding the Spacelift API key secret, re-read at every token exchange. Also read from $SPACELIFT_PROMEX_API_KEY_SECRET_FILE. The secret itself is only accepted from a file or $LIFTPUSH_SPACELIFT_API_KEY_SECRET, never as a flag.").
 		Envar("LIFTPUSH_SPACELIFT_API_KEY_SECRET_FILE").PlaceHolder("FILE").StringVar(&f.over.SpaceliftSecretFile)
 	cmd.Flag("kubernetes.enabled", "Collect Kubernetes resources (default: Deployments).").BoolVar(&f.over.KubernetesEnabled)
 	cmd.Flag("kubernetes.kubeconfig", "kubeconfig file; empty: in-cluster, else $KUBECONFIG, else ~/.kube/config.").
 		PlaceHolder("FILE").StringVar(&f.over.Kubeconfig)
 	cmd.Flag("kubernetes.namespace", "Namespace to collect from. Repeatable; none: all namespaces.").
-		StringsVar(&f.over.KubernetesNamespaces)
+		PlaceHolder("NAMESPACE").StringsVar(&f.over.KubernetesNamespaces)
 }
 
 // promexEnv maps Spacelift's exporter variables to liftpush's, so that the
