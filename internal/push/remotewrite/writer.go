@@ -239,23 +239,18 @@ func validSeries(ls labels.Labels) bool {
 	return ok
 }
 
+// metadataTypes maps family types to remote-write metadata types; anything
+// else is UNKNOWN.
+var metadataTypes = map[model.MetricType]prompb.MetricMetadata_MetricType{
+	model.MetricTypeCounter:        prompb.MetricMetadata_COUNTER,
+	model.MetricTypeGauge:          prompb.MetricMetadata_GAUGE,
+	model.MetricTypeHistogram:      prompb.MetricMetadata_HISTOGRAM,
+	model.MetricTypeGaugeHistogram: prompb.MetricMetadata_GAUGEHISTOGRAM,
+	model.MetricTypeSummary:        prompb.MetricMetadata_SUMMARY,
+	model.MetricTypeInfo:           prompb.MetricMetadata_INFO,
+	model.MetricTypeStateset:       prompb.MetricMetadata_STATESET,
+}
+
 func metadataOf(f *metric.Family) prompb.MetricMetadata {
-	t := prompb.MetricMetadata_UNKNOWN
-	switch f.Type {
-	case model.MetricTypeCounter:
-		t = prompb.MetricMetadata_COUNTER
-	case model.MetricTypeGauge:
-		t = prompb.MetricMetadata_GAUGE
-	case model.MetricTypeHistogram:
-		t = prompb.MetricMetadata_HISTOGRAM
-	case model.MetricTypeGaugeHistogram:
-		t = prompb.MetricMetadata_GAUGEHISTOGRAM
-	case model.MetricTypeSummary:
-		t = prompb.MetricMetadata_SUMMARY
-	case model.MetricTypeInfo:
-		t = prompb.MetricMetadata_INFO
-	case model.MetricTypeStateset:
-		t = prompb.MetricMetadata_STATESET
-	}
-	return prompb.MetricMetadata{Type: t, MetricFamilyName: f.Name, Help: f.Help, Unit: f.Unit}
+	return prompb.MetricMetadata{Type: metadataTypes[f.Type], MetricFamilyName: f.Name, Help: f.Help, Unit: f.Unit}
 }
