@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/liftpush/liftpush/internal/config"
+	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
 // helmVersion is what hack/test-deps.sh installs.
@@ -381,6 +382,35 @@ func checkRendered(t *testing.T, rel string, r rendered, w want) {
 	}
 
 	checkRBAC(t, rel, r, w, pod.Spec.ServiceAccountName)
+	checkBinaryAccepts(t, w, c.Args, text)
+}
+
+// checkBinaryAccepts runs the liftpush binary built from this tree with the
+// container's arguments, "run" swapped for "check-config": the flags the
+// chart passes must exist, and the rendered config must validate.
+func checkBinaryAccepts(t *testing.T, w want, args []string, cfg string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "liftpush.yml")
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check := []string{"check-config"}
+	for _, a := range args {
+		switch {
+		case a == "run" || a == "--once":
+		case strings.HasPrefix(a, "--config.file="):
+			check = append(check, "--config.file="+file)
+		default:
+			check = append(check, a)
+		}
+	}
+	var env []string
+	if w.env.SpaceliftSecret != "" {
+		env = append(env, "SPACELIFT_PROMEX_API_KEY_SECRET="+w.env.SpaceliftSecret)
+	}
+	if res := testinfra.Run(t, env, check...); res.ExitCode != 0 {
+		t.Errorf("liftpush %q: exit %d\n%s", check, res.ExitCode, res.Stderr)
+	}
 }
 
 func checkArgs(t *testing.T, mode string, args []string) {
