@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -551,6 +552,45 @@ func flatten(m map[string][]rbacv1.PolicyRule) []rbacv1.PolicyRule {
 		out = append(out, rs...)
 	}
 	return out
+}
+
+// TestRBACVariants: when the chart must grant nothing, and the default
+// resource list.
+func TestRBACVariants(t *testing.T) {
+	helm := helmBinary(t)
+	base := []string{"--set", "config.remote_write[0].url=http://prometheus:9090/api/v1/write"}
+	deployments := []rbacv1.PolicyRule{rule("apps", "deployments")}
+	tests := []struct {
+		name string
+		args []string
+		want []rbacv1.PolicyRule // of the ClusterRole; nil: none rendered
+	}{
+		{"no kubernetes block", nil, nil},
+		{"empty kubernetes block lists deployments", []string{"--set-json", "config.kubernetes={}"}, deployments},
+		{"switched off", []string{"--set", "config.kubernetes.enabled=false"}, nil},
+		{"another cluster's kubeconfig", []string{"--set", "config.kubernetes.kubeconfig=/etc/liftpush/secrets/kubeconfig"}, nil},
+		{"rbac.create false", []string{"--set-json", "config.kubernetes={}", "--set", "rbac.create=false"}, nil},
+		{"full kubectl name", []string{"--set", "config.kubernetes.resources={deployments.v1.apps,workerpools.v1beta1.workers.spacelift.io,hpa}"},
+			[]rbacv1.PolicyRule{rule("apps", "deployments"), rule("autoscaling", "horizontalpodautoscalers"), rule("workers.spacelift.io", "workerpools")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := decode(t, template(t, helm, "rel", releaseNS, append(slices.Clone(base), tt.args...)...))
+			var got []rbacv1.PolicyRule
+			for _, cr := range objectsOf[*rbacv1.ClusterRole](r) {
+				got = cr.Rules
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ClusterRole rules (-want +got):\n%s", diff)
+			}
+			if n := len(objectsOf[*rbacv1.Role](r)) + len(objectsOf[*rbacv1.RoleBinding](r)); n != 0 {
+				t.Errorf("%d Roles and RoleBindings, want none", n)
+			}
+			if (len(objectsOf[*rbacv1.ClusterRoleBinding](r)) == 1) != (tt.want != nil) {
+				t.Errorf("ClusterRoleBinding present = %v, want %v", !(tt.want != nil), tt.want != nil)
+			}
+		})
+	}
 }
 
 // TestTemplateRejects: values the chart must refuse at render time, with a
