@@ -3,11 +3,14 @@ package chart
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -26,12 +29,11 @@ func TestAPIServer(t *testing.T) {
 	kubectl := testinfra.RequireBinary(t, "kubectl", "apt-get install kubectl, or https://kubernetes.io/docs/tasks/tools/")
 	srv := kubeapi.Start(t)
 	ctx := t.Context()
-	for _, ns := range []string{releaseNS, "team-a", "team-b"} {
-		_, err := srv.Clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatalf("creating namespace %s: %v", ns, err)
-		}
-	}
+	srv.CreateNamespaces(t, releaseNS, "team-a", "team-b")
+	// The deployment scenario lists WorkerPools; the collector's own tests
+	// carry the CRD. Something to collect for the RBAC tests below:
+	srv.InstallCRDs(t, "../../internal/collect/kubernetes/testdata/crds/workers.spacelift.io_workerpools.yaml")
+	srv.CreateDeployment(t, kubeapi.Deployment("team-a", "web", 2, nil), nil)
 	k := func(stdin []byte, args ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
@@ -86,6 +88,11 @@ func TestAPIServer(t *testing.T) {
 			cannot:   []string{"list secrets --all-namespaces", "delete deployments.apps -n team-a", "watch deployments.apps --all-namespaces", "list statefulsets.apps --all-namespaces"},
 		},
 		{
+			scenario: "deployment",
+			can:      []string{"list deployments.apps --all-namespaces", "list statefulsets.apps -n team-b", "list workerpools.workers.spacelift.io --all-namespaces"},
+			cannot:   []string{"list pods --all-namespaces", "update workerpools.workers.spacelift.io -n team-a"},
+		},
+		{
 			scenario: "namespaced",
 			can:      []string{"list deployments.apps -n team-a", "list statefulsets.apps -n team-b", "list cronjobs.batch -n team-a", "list pods -n team-b"},
 			cannot:   []string{"list deployments.apps --all-namespaces", "list deployments.apps -n " + releaseNS, "list secrets -n team-a", "create pods -n team-a"},
@@ -118,6 +125,45 @@ func TestAPIServer(t *testing.T) {
 					t.Errorf("can-i %s: %q, want no", q, got)
 				}
 			}
+			collectAs(t, srv, tt.scenario, manifests[tt.scenario])
 		})
+	}
+}
+
+// collectAs runs "liftpush collect" with the scenario's rendered config,
+// authenticated as the chart's ServiceAccount: the Kubernetes collector
+// must succeed with exactly the rights the chart granted.
+func collectAs(t *testing.T, srv *kubeapi.Server, scenario string, manifest []byte) {
+	t.Helper()
+	r := decode(t, manifest)
+	cms := objectsOf[*corev1.ConfigMap](r)
+	if len(cms) != 1 {
+		t.Fatalf("want one ConfigMap, got %d", len(cms))
+	}
+	cfg := filepath.Join(t.TempDir(), "liftpush.yml")
+	if err := os.WriteFile(cfg, []byte(cms[0].Data["liftpush.yml"]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := srv.Clientset.CoreV1().ServiceAccounts(releaseNS).CreateToken(t.Context(), scenario+"-liftpush", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("token for the chart's ServiceAccount: %v", err)
+	}
+	kubeconfig := srv.WriteKubeconfig(t, scenario+"-liftpush", tr.Status.Token)
+	res := testinfra.Run(t, nil, "collect", "--config.file="+cfg, "--kubernetes.kubeconfig="+kubeconfig)
+	if res.ExitCode != 0 {
+		t.Fatalf("liftpush collect as the chart's ServiceAccount: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	// Lines, not exact text: scenarios add external labels.
+	for _, want := range []struct{ name, labels, value string }{
+		{"k8s_deployment_spec_replicas", `name="web",namespace="team-a"`, "2"},
+		{"liftpush_collector_up", `collector="kubernetes"`, "1"},
+	} {
+		found := false
+		for line := range strings.Lines(res.Stdout) {
+			found = found || strings.HasPrefix(line, want.name+"{") && strings.Contains(line, want.labels) && strings.HasSuffix(strings.TrimSpace(line), "} "+want.value)
+		}
+		if !found {
+			t.Errorf("collect output has no %s{%s} %s", want.name, want.labels, want.value)
+		}
 	}
 }

@@ -213,7 +213,7 @@ var wants = map[string]want{
 	},
 	"namespaced": {
 		mode: "cronjob",
-		// deploy and sts are kubectl short names; cronjobs.v1.batch carries a version.
+		// Bare, with a group, and with a version (cronjobs.v1.batch).
 		rules: map[string][]rbacv1.PolicyRule{
 			"Role/team-a": {rule("apps", "deployments", "statefulsets"), rule("batch", "cronjobs"), rule("", "pods")},
 			"Role/team-b": {rule("apps", "deployments", "statefulsets"), rule("batch", "cronjobs"), rule("", "pods")},
@@ -570,7 +570,7 @@ func TestRBACVariants(t *testing.T) {
 		{"switched off", []string{"--set", "config.kubernetes.enabled=false"}, nil},
 		{"another cluster's kubeconfig", []string{"--set", "config.kubernetes.kubeconfig=/etc/liftpush/secrets/kubeconfig"}, nil},
 		{"rbac.create false", []string{"--set-json", "config.kubernetes={}", "--set", "rbac.create=false"}, nil},
-		{"full kubectl name", []string{"--set", "config.kubernetes.resources={deployments.v1.apps,workerpools.v1beta1.workers.spacelift.io,hpa}"},
+		{"full kubectl name", []string{"--set", "config.kubernetes.resources={deployments.v1.apps,workerpools.v1beta1.workers.spacelift.io,horizontalpodautoscalers}"},
 			[]rbacv1.PolicyRule{rule("apps", "deployments"), rule("autoscaling", "horizontalpodautoscalers"), rule("workers.spacelift.io", "workerpools")}},
 	}
 	for _, tt := range tests {
@@ -604,6 +604,8 @@ func TestTemplateRejects(t *testing.T) {
 	}{
 		{"unknown mode", []string{"--set", "mode=job"}, "value must be one of 'cronjob', 'deployment'"},
 		{"bare unknown resource", []string{"--set", "config.kubernetes.resources={widgets}"}, `"widgets" is not a built-in resource the chart knows`},
+		// liftpush's discovery lookup takes no short names; neither does the chart.
+		{"short name", []string{"--set", "config.kubernetes.resources={deploy}"}, `"deploy" is not a built-in resource the chart knows`},
 		{"two daemons", []string{"--set", "mode=deployment", "--set", "deployment.replicas=2"}, "/deployment/replicas"},
 		{"literal secret env", []string{"--set", "extraEnv[0].name=API_TOKEN", "--set", "extraEnv[0].value=x"}, "/extraEnv/0"},
 		{"misspelt value", []string{"--set", "cronjob.shedule=@hourly"}, "shedule"},

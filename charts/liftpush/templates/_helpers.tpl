@@ -64,22 +64,20 @@ The RBAC rules for config.kubernetes.resources, as a YAML list. Names are
 kubectl's: "deployments", "statefulsets.apps", "deployments.v1.apps",
 "workerpools.v1beta1.workers.spacelift.io". A name with a group is taken as
 written; a bare name must be a built-in resource below, because the chart
-cannot ask the cluster's discovery as liftpush does at run time. Rules are
+cannot ask the cluster's discovery as liftpush does at run time. Plural
+names only: liftpush's discovery lookup does not resolve short names
+(deploy, sts), so the chart refuses them too rather than render RBAC for a
+config that cannot run. Rules are
 grouped by API group and sorted, so the output is stable across renders.
 */}}
 {{- define "liftpush.rbacRules" -}}
 {{- $builtin := dict
-  "pods" "" "po" "pods" "services" "" "svc" "services" "configmaps" "" "cm" "configmaps"
-  "namespaces" "" "ns" "namespaces" "nodes" "" "no" "nodes"
-  "persistentvolumeclaims" "" "pvc" "persistentvolumeclaims" "persistentvolumes" "" "pv" "persistentvolumes"
-  "endpoints" "" "ep" "endpoints" "serviceaccounts" "" "sa" "serviceaccounts"
-  "replicationcontrollers" "" "rc" "replicationcontrollers" "events" "" "resourcequotas" "" "quota" "resourcequotas"
-  "deployments" "apps" "deploy" "deployments" "statefulsets" "apps" "sts" "statefulsets"
-  "daemonsets" "apps" "ds" "daemonsets" "replicasets" "apps" "rs" "replicasets"
-  "jobs" "batch" "cronjobs" "batch" "cj" "cronjobs"
-  "horizontalpodautoscalers" "autoscaling" "hpa" "horizontalpodautoscalers"
-  "ingresses" "networking.k8s.io" "ing" "ingresses"
-  "poddisruptionbudgets" "policy" "pdb" "poddisruptionbudgets"
+  "pods" "" "services" "" "configmaps" "" "namespaces" "" "nodes" "" "persistentvolumeclaims" ""
+  "persistentvolumes" "" "endpoints" "" "serviceaccounts" "" "replicationcontrollers" "" "events" ""
+  "resourcequotas" "" "limitranges" ""
+  "deployments" "apps" "statefulsets" "apps" "daemonsets" "apps" "replicasets" "apps"
+  "jobs" "batch" "cronjobs" "batch" "horizontalpodautoscalers" "autoscaling"
+  "ingresses" "networking.k8s.io" "poddisruptionbudgets" "policy"
 }}
 {{- $byGroup := dict }}
 {{- range $r := (get .Values.config.kubernetes "resources" | default (list "deployments")) }}
@@ -94,16 +92,9 @@ grouped by API group and sorted, so the output is stable across renders.
 {{- end }}
 {{- $group = join "." $rest }}
 {{- else if hasKey $builtin $name }}
-{{- $v := get $builtin $name }}
-{{- if hasKey $builtin $v }}
-{{- /* a short name: the value is the plural, whose value is the group */}}
-{{- $name = $v }}
-{{- $group = get $builtin $v }}
+{{- $group = get $builtin $name }}
 {{- else }}
-{{- $group = $v }}
-{{- end }}
-{{- else }}
-{{- fail (printf "config.kubernetes.resources: %q is not a built-in resource the chart knows; write it with its API group, e.g. %s.<group> (like kubectl's workerpools.v1beta1.workers.spacelift.io), or add the rule to rbac.extraClusterRules" $r $r) }}
+{{- fail (printf "config.kubernetes.resources: %q is not a built-in resource the chart knows; write its plural name with its API group, e.g. %s.<group> like workerpools.v1beta1.workers.spacelift.io (liftpush resolves no short names such as deploy)" $r $r) }}
 {{- end }}
 {{- $key := $group | default "core" }}
 {{- $_ := set $byGroup $key (append (get $byGroup $key | default list) $name | uniq | sortAlpha) }}
