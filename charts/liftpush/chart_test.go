@@ -46,6 +46,10 @@ const (
 func helmBinary(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("LIFTPUSH_HELM"); p != "" {
+		// Set on purpose, so a wrong path is an error even outside CI.
+		if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
+			t.Fatalf("LIFTPUSH_HELM=%s is not an executable (%v); install helm with: %s", p, err, helmInstall)
+		}
 		return p
 	}
 	var candidates []string
