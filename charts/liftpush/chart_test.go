@@ -610,6 +610,7 @@ func TestTemplateRejects(t *testing.T) {
 		{"bare unknown resource", []string{"--set", "config.kubernetes.resources={widgets}"}, `"widgets" is not a built-in resource the chart knows`},
 		// liftpush's discovery lookup takes no short names; neither does the chart.
 		{"short name", []string{"--set", "config.kubernetes.resources={deploy}"}, `"deploy" is not a built-in resource the chart knows`},
+		{"job deadline under the cycle timeout", []string{"--set", "config.global.cycle_timeout=2m"}, "cronjob.activeDeadlineSeconds (55) must exceed config.global.cycle_timeout (2m)"},
 		{"two daemons", []string{"--set", "mode=deployment", "--set", "deployment.replicas=2"}, "/deployment/replicas"},
 		{"literal secret env", []string{"--set", "extraEnv[0].name=API_TOKEN", "--set", "extraEnv[0].value=x"}, "/extraEnv/0"},
 		{"misspelt value", []string{"--set", "cronjob.shedule=@hourly"}, "shedule"},
