@@ -133,7 +133,7 @@ func TestPrometheusRules(t *testing.T) {
 	if pr.APIVersion != "monitoring.coreos.com/v1" || pr.Kind != "PrometheusRule" {
 		t.Errorf("apiVersion/kind = %s/%s, want monitoring.coreos.com/v1/PrometheusRule", pr.APIVersion, pr.Kind)
 	}
-	// The alerts DESIGN section 7 promises, each keyed by the series it must use.
+	// The alerts the README promises, each keyed by the series it must use.
 	wantAlerts := map[string]string{
 		"SpaceliftWorkerPoolNoWorkers":    "spacelift_worker_pool_workers",
 		"SpaceliftWorkerPoolQueueTooLong": "spacelift_worker_pool_runs_pending",
@@ -256,7 +256,7 @@ func TestGrafanaDashboard(t *testing.T) {
 		}
 		checkExpr(t, "variable "+v.Name, expandGrafana(m[1]))
 	}
-	// What the dashboard promises to show (DESIGN section 7, the README list).
+	// What the dashboard promises to show (the README's list of examples).
 	all := strings.Join(exprs, "\n")
 	for _, want := range []string{
 		"spacelift_worker_pool_runs_pending", "spacelift_worker_pool_workers_busy", "spacelift_worker_pool_workers{",
