@@ -1,47 +1,48 @@
 package chart
 
 import (
+	"bufio"
 	"bytes"
-	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
 
 	"github.com/liftpush/liftpush/internal/testinfra"
 	"github.com/liftpush/liftpush/internal/testinfra/kubeapi"
 )
 
-// TestAPIServer sends every scenario's manifests to a real kube-apiserver
-// with kubectl's strict server-side validation: an unknown field, a wrong
-// type or an invalid value (a bad cron schedule, time zone or quantity)
-// fails, which neither helm lint nor typed decoding catches. Two scenarios
-// are then created for real, and the ServiceAccount's rights are checked
-// with impersonation: it can read what the config lists and nothing more.
+// TestAPIServer sends every scenario's objects to a real kube-apiserver as
+// a server-side dry run with strict field validation (what "kubectl apply
+// --dry-run=server --validate=strict" does, without needing kubectl in CI):
+// an unknown field, a wrong type or an invalid value (a bad cron schedule,
+// time zone or quantity) fails, which neither helm lint nor typed decoding
+// catches. Three scenarios are then created for real, and the chart's
+// ServiceAccount is checked with SubjectAccessReviews (it can read what the
+// config lists and nothing more) and by running liftpush collect as it.
 func TestAPIServer(t *testing.T) {
 	helm := helmBinary(t)
-	kubectl := testinfra.RequireBinary(t, "kubectl", "apt-get install kubectl, or https://kubernetes.io/docs/tasks/tools/")
 	srv := kubeapi.Start(t)
-	ctx := t.Context()
 	srv.CreateNamespaces(t, releaseNS, "team-a", "team-b")
 	// The deployment scenario lists WorkerPools; the collector's own tests
 	// carry the CRD. Something to collect for the RBAC tests below:
 	srv.InstallCRDs(t, "../../internal/collect/kubernetes/testdata/crds/workers.spacelift.io_workerpools.yaml")
 	srv.CreateDeployment(t, kubeapi.Deployment("team-a", "web", 2, nil), nil)
-	k := func(stdin []byte, args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", srv.Kubeconfig}, args...)...)
-		cmd.Stdin = bytes.NewReader(stdin)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
 
 	manifests := map[string][]byte{}
 	for name, file := range scenarios(t) {
@@ -50,8 +51,8 @@ func TestAPIServer(t *testing.T) {
 
 	t.Run("dry-run", func(t *testing.T) {
 		for name, m := range manifests {
-			if out, err := k(m, "apply", "--dry-run=server", "--validate=strict", "-f", "-"); err != nil {
-				t.Errorf("%s: kubectl apply --dry-run=server --validate=strict: %v\n%s", name, err, out)
+			if err := create(t, srv, m, true); err != nil {
+				t.Errorf("%s: server-side dry run: %v", name, err)
 			}
 		}
 	})
@@ -68,18 +69,16 @@ func TestAPIServer(t *testing.T) {
 			{"bad schedule", template(t, helm, "bad", releaseNS, "--values", "ci/minimal-values.yaml", "--set", "cronjob.schedule=every minute"), "spec.schedule"},
 		}
 		for _, r := range refused {
-			out, err := k(r.manifest, "apply", "--dry-run=server", "--validate=strict", "-f", "-")
-			if err == nil || !strings.Contains(out, r.want) {
-				t.Errorf("%s: err = %v, want output containing %q:\n%s", r.name, err, r.want, out)
+			if err := create(t, srv, r.manifest, true); err == nil || !strings.Contains(err.Error(), r.want) {
+				t.Errorf("%s: err = %v, want it to contain %q", r.name, err, r.want)
 			}
 		}
 	})
 
-	// Created for real, the RBAC must give exactly the configured reads. (No
-	// -n: every namespaced object names its namespace, the Roles their own.)
+	// Created for real, the RBAC must give exactly the configured reads.
 	tests := []struct {
 		scenario string
-		can      []string // kubectl auth can-i arguments that must answer yes
+		can      []string // "verb resource[.group] -n namespace|--all-namespaces", as for kubectl auth can-i
 		cannot   []string
 	}{
 		{
@@ -100,29 +99,25 @@ func TestAPIServer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run("rbac "+tt.scenario, func(t *testing.T) {
-			if out, err := k(manifests[tt.scenario], "apply", "--validate=strict", "-f", "-"); err != nil {
-				t.Fatalf("kubectl apply: %v\n%s", err, out)
+			if err := create(t, srv, manifests[tt.scenario], false); err != nil {
+				t.Fatalf("creating the objects: %v", err)
 			}
-			as := "--as=system:serviceaccount:" + releaseNS + ":" + tt.scenario + "-liftpush"
-			canI := func(q string) string {
-				out, _ := k(nil, append(append([]string{"auth", "can-i"}, strings.Fields(q)...), as)...)
-				return strings.TrimSpace(out)
-			}
+			sa := tt.scenario + "-liftpush"
 			for _, q := range tt.can {
 				// The RBAC authorizer learns new bindings from a watch: allow it a moment.
 				deadline := time.Now().Add(10 * time.Second)
-				got := canI(q)
-				for got != "yes" && time.Now().Before(deadline) {
+				ok := allowed(t, srv, sa, q)
+				for !ok && time.Now().Before(deadline) {
 					time.Sleep(100 * time.Millisecond)
-					got = canI(q)
+					ok = allowed(t, srv, sa, q)
 				}
-				if got != "yes" {
-					t.Errorf("can-i %s: %q, want yes", q, got)
+				if !ok {
+					t.Errorf("%s may not %s; want allowed", sa, q)
 				}
 			}
 			for _, q := range tt.cannot {
-				if got := canI(q); got != "no" {
-					t.Errorf("can-i %s: %q, want no", q, got)
+				if allowed(t, srv, sa, q) {
+					t.Errorf("%s may %s; want denied", sa, q)
 				}
 			}
 			collectAs(t, srv, tt.scenario, manifests[tt.scenario])
@@ -166,4 +161,74 @@ func collectAs(t *testing.T, srv *kubeapi.Server, scenario string, manifest []by
 			t.Errorf("collect output has no %s{%s} %s", want.name, want.labels, want.value)
 		}
 	}
+}
+
+// create creates every object of a rendered manifest with strict field
+// validation, as a dry run or for real, in the namespace the object names
+// (the Roles name their own). It returns every object's error.
+func create(t *testing.T, srv *kubeapi.Server, manifest []byte, dryRun bool) error {
+	t.Helper()
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(srv.Clientset.Discovery()))
+	opts := metav1.CreateOptions{FieldValidation: metav1.FieldValidationStrict}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(manifest)))
+	var errs []error
+	for {
+		doc, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		var obj unstructured.Unstructured
+		if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(doc), 4096).Decode(&obj.Object); err != nil && err != io.EOF {
+			return fmt.Errorf("decoding:\n%s\n%w", doc, err)
+		}
+		if len(obj.Object) == 0 {
+			continue // a document of comments only
+		}
+		gvk := obj.GroupVersionKind()
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", gvk, err))
+			continue
+		}
+		var ri dynamic.ResourceInterface = srv.Dynamic.Resource(m.Resource)
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			ri = srv.Dynamic.Resource(m.Resource).Namespace(obj.GetNamespace())
+		}
+		if _, err := ri.Create(t.Context(), &obj, opts); err != nil {
+			errs = append(errs, fmt.Errorf("%s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// allowed asks the apiserver whether the chart's ServiceAccount sa in the
+// release namespace may do q: "verb resource[.group] -n ns" or
+// "verb resource[.group] --all-namespaces".
+func allowed(t *testing.T, srv *kubeapi.Server, sa, q string) bool {
+	t.Helper()
+	f := strings.Fields(q)
+	if len(f) < 3 {
+		t.Fatalf("bad query %q", q)
+	}
+	resource, group, _ := strings.Cut(f[1], ".")
+	attrs := &authorizationv1.ResourceAttributes{Verb: f[0], Resource: resource, Group: group}
+	if f[2] == "-n" {
+		attrs.Namespace = f[3]
+	}
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:               "system:serviceaccount:" + releaseNS + ":" + sa,
+		Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + releaseNS, "system:authenticated"},
+		ResourceAttributes: attrs,
+	}}
+	res, err := srv.Clientset.AuthorizationV1().SubjectAccessReviews().Create(t.Context(), sar, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("SubjectAccessReview %q: %v", q, err)
+	}
+	return res.Status.Allowed
 }
