@@ -259,12 +259,12 @@ func TestTemplate(t *testing.T) {
 				t.Fatalf("ci/%s-values.yaml has no expectations in wants", name)
 			}
 			r := decode(t, template(t, helm, name, releaseNS, "--values", file))
-			checkRendered(t, name, r, w)
+			checkRendered(t, r, w)
 		})
 	}
 }
 
-func checkRendered(t *testing.T, rel string, r rendered, w want) {
+func checkRendered(t *testing.T, r rendered, w want) {
 	t.Helper()
 	// The workload and its pod.
 	var pod corev1.PodTemplateSpec
@@ -386,7 +386,7 @@ func checkRendered(t *testing.T, rel string, r rendered, w want) {
 		t.Errorf("PVCs: %d, want claim %q", len(pvcs), w.spoolClaim)
 	}
 
-	checkRBAC(t, rel, r, w, pod.Spec.ServiceAccountName)
+	checkRBAC(t, r, w, pod.Spec.ServiceAccountName)
 	checkBinaryAccepts(t, w, c.Args, text)
 }
 
@@ -506,7 +506,7 @@ func checkSecretsNotLeaked(t *testing.T, r rendered, secrets []*corev1.Secret) {
 	}
 }
 
-func checkRBAC(t *testing.T, rel string, r rendered, w want, sa string) {
+func checkRBAC(t *testing.T, r rendered, w want, sa string) {
 	t.Helper()
 	got := map[string][]rbacv1.PolicyRule{}
 	for _, cr := range objectsOf[*rbacv1.ClusterRole](r) {
@@ -590,8 +590,8 @@ func TestRBACVariants(t *testing.T) {
 			if n := len(objectsOf[*rbacv1.Role](r)) + len(objectsOf[*rbacv1.RoleBinding](r)); n != 0 {
 				t.Errorf("%d Roles and RoleBindings, want none", n)
 			}
-			if (len(objectsOf[*rbacv1.ClusterRoleBinding](r)) == 1) != (tt.want != nil) {
-				t.Errorf("ClusterRoleBinding present = %v, want %v", !(tt.want != nil), tt.want != nil)
+			if got, want := len(objectsOf[*rbacv1.ClusterRoleBinding](r)) == 1, tt.want != nil; got != want {
+				t.Errorf("ClusterRoleBinding present = %v, want %v", got, want)
 			}
 		})
 	}
