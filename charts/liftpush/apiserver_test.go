@@ -185,7 +185,7 @@ func create(t *testing.T, srv *kubeapi.Server, manifest []byte, dryRun bool) err
 		}
 		var obj unstructured.Unstructured
 		if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(doc), 4096).Decode(&obj.Object); err != nil && err != io.EOF {
-			return fmt.Errorf("decoding:\n%s\n%w", doc, err)
+			return fmt.Errorf("decoding a rendered document: %w", err) // the document may be a Secret: not shown
 		}
 		if len(obj.Object) == 0 {
 			continue // a document of comments only
