@@ -309,6 +309,7 @@ func TestKEDAScaledObject(t *testing.T) {
 	if ref.APIVersion != "workers.spacelift.io/v1beta1" || ref.Kind != "WorkerPool" || ref.Name == "" {
 		t.Errorf("scaleTargetRef = %+v, want a workers.spacelift.io/v1beta1 WorkerPool", ref)
 	}
+	checkScaleSubresource(t, ref.APIVersion, ref.Kind)
 	if so.Spec.MinReplicaCount < 1 || so.Spec.MaxReplicaCount < so.Spec.MinReplicaCount {
 		t.Errorf("replica counts min %d max %d", so.Spec.MinReplicaCount, so.Spec.MaxReplicaCount)
 	}
@@ -355,4 +356,47 @@ func hasPoolMatcher(vs *parser.VectorSelector) bool {
 		}
 	}
 	return false
+}
+
+// checkScaleSubresource: KEDA scales a custom resource through its scale
+// subresource, so the WorkerPool CRD (the copy the Kubernetes collector's
+// tests install) must serve one at that version, on spec.poolSize.
+func checkScaleSubresource(t *testing.T, apiVersion, kind string) {
+	t.Helper()
+	b, err := os.ReadFile("../internal/collect/kubernetes/testdata/crds/workers.spacelift.io_workerpools.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd struct {
+		Spec struct {
+			Group string `yaml:"group"`
+			Names struct {
+				Kind string `yaml:"kind"`
+			} `yaml:"names"`
+			Versions []struct {
+				Name         string `yaml:"name"`
+				Served       bool   `yaml:"served"`
+				Subresources struct {
+					Scale struct {
+						SpecReplicasPath string `yaml:"specReplicasPath"`
+					} `yaml:"scale"`
+				} `yaml:"subresources"`
+			} `yaml:"versions"`
+		} `yaml:"spec"`
+	}
+	if err := yaml.Unmarshal(b, &crd); err != nil {
+		t.Fatalf("WorkerPool CRD: %v", err)
+	}
+	if got := crd.Spec.Group + "/" + crd.Spec.Names.Kind; got != strings.Split(apiVersion, "/")[0]+"/"+kind {
+		t.Fatalf("CRD is %s, the target %s %s", got, apiVersion, kind)
+	}
+	for _, v := range crd.Spec.Versions {
+		if crd.Spec.Group+"/"+v.Name == apiVersion {
+			if !v.Served || v.Subresources.Scale.SpecReplicasPath != ".spec.poolSize" {
+				t.Errorf("%s: served %v, scale subresource on %q; want served, on .spec.poolSize", apiVersion, v.Served, v.Subresources.Scale.SpecReplicasPath)
+			}
+			return
+		}
+	}
+	t.Errorf("the WorkerPool CRD has no version %s", apiVersion)
 }
