@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION)
              -X $(VPKG).Branch=$(BRANCH) -X $(VPKG).BuildUser=liftpush \
              -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: help build test test-deps e2e bench lint demo docker clean
+.PHONY: help build test test-deps e2e bench lint lint-chart demo docker clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ bench: test-deps build ## Go benchmarks, then whole-process runs against real re
 lint: ## gofmt and go vet.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-ed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+lint-chart: test-deps ## helm lint --strict, render every ci/*-values.yaml, validate against a real apiserver.
+	$(GO) test -count=1 ./charts/...
 
 demo: build ## Start a local Prometheus, push to it once, show the result, stop.
 	hack/demo.sh ./$(BIN)

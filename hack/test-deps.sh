@@ -22,4 +22,11 @@ fi
 for script in hack/build-kube-apiserver.sh; do
   [ -x "$script" ] && "$script"
 done
+# helm for the chart tests (charts/liftpush), from the Go module proxy: about
+# 2 minutes cold. The tests look for it in this cache.
+helm_bin="${LIFTPUSH_CACHE:-$HOME/.cache/liftpush}/bin/helm"
+if [ ! -x "$helm_bin" ]; then
+  echo "test-deps: installing helm v3.22.0 into $(dirname "$helm_bin")"
+  GOBIN="$(dirname "$helm_bin")" go install helm.sh/helm/v3/cmd/helm@v3.22.0
+fi
 exit 0

@@ -1,0 +1,631 @@
+// Package chart tests the Helm chart in this directory: helm lint, the
+// objects helm template renders for every ci/*-values.yaml scenario, and
+// their acceptance by a real kube-apiserver. The package holds no code;
+// .helmignore keeps the test out of the packaged chart.
+package chart
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/json"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/liftpush/liftpush/internal/config"
+	"github.com/liftpush/liftpush/internal/testinfra"
+)
+
+// helmVersion is what hack/test-deps.sh installs.
+const (
+	helmVersion = "v3.22.0"
+	helmInstall = "GOBIN=$HOME/.cache/liftpush/bin go install helm.sh/helm/v3/cmd/helm@" + helmVersion + " (or hack/test-deps.sh)"
+	releaseNS   = "liftpush-test"
+	configPath  = "/etc/liftpush/liftpush.yml"
+)
+
+// helmBinary finds helm: $LIFTPUSH_HELM, the cache hack/test-deps.sh installs
+// into, $(go env GOPATH)/bin, then $PATH. Missing, the test fails under
+// CI=true (a skipped chart test would pass CI unseen) and is skipped elsewhere.
+func helmBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("LIFTPUSH_HELM"); p != "" {
+		// Set on purpose, so a wrong path is an error even outside CI.
+		if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
+			t.Fatalf("LIFTPUSH_HELM=%s is not an executable (%v); install helm with: %s", p, err, helmInstall)
+		}
+		return p
+	}
+	var candidates []string
+	cache := os.Getenv("LIFTPUSH_CACHE")
+	if home, err := os.UserHomeDir(); cache == "" && err == nil {
+		cache = filepath.Join(home, ".cache", "liftpush")
+	}
+	if cache != "" {
+		candidates = append(candidates, filepath.Join(cache, "bin", "helm"))
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
+			candidates = append(candidates, filepath.Join(dir, "bin", "helm"))
+		}
+	}
+	for _, c := range candidates {
+		if st, err := os.Stat(c); err == nil && st.Mode()&0o111 != 0 {
+			return c
+		}
+	}
+	if p, err := exec.LookPath("helm"); err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("helm not found (looked in %v and $PATH); install it with: %s", candidates, helmInstall)
+	}
+	t.Skipf("helm not found; install it with: %s", helmInstall)
+	return ""
+}
+
+func runHelm(t *testing.T, helm string, args ...string) ([]byte, error) {
+	t.Helper()
+	cmd := exec.Command(helm, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// No user's helm repositories, plugins or kube context leak into the test.
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home, "KUBECONFIG="+filepath.Join(home, "none"))
+	if err := cmd.Run(); err != nil {
+		return stdout.Bytes(), errors.New(err.Error() + ": " + stderr.String())
+	}
+	return stdout.Bytes(), nil
+}
+
+// template renders the chart as release rel in namespace ns.
+func template(t *testing.T, helm, rel, ns string, args ...string) []byte {
+	t.Helper()
+	out, err := runHelm(t, helm, append([]string{"template", rel, ".", "--namespace", ns}, args...)...)
+	if err != nil {
+		t.Fatalf("helm template %v: %v", args, err)
+	}
+	return out
+}
+
+func scenarios(t *testing.T) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob("ci/*-values.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no ci/*-values.yaml scenarios (%v)", err)
+	}
+	m := map[string]string{}
+	for _, f := range files {
+		m[strings.TrimSuffix(filepath.Base(f), "-values.yaml")] = f
+	}
+	return m
+}
+
+func TestLint(t *testing.T) {
+	helm := helmBinary(t)
+	args := [][]string{nil}
+	for _, f := range scenarios(t) {
+		args = append(args, []string{"--values", f})
+	}
+	for _, a := range args {
+		if out, err := runHelm(t, helm, append([]string{"lint", "--strict", "."}, a...)...); err != nil {
+			t.Errorf("helm lint --strict %v: %v\n%s", a, err, out)
+		}
+	}
+}
+
+// rendered is one scenario's output, decoded into typed objects. Decoding
+// is strict: a misspelt or misplaced field fails here already, before the
+// apiserver sees it.
+type rendered struct {
+	raw     []string // one entry per YAML document, as rendered
+	objects []runtime.Object
+}
+
+func decode(t *testing.T, manifest []byte) rendered {
+	t.Helper()
+	ser := json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme.Scheme, scheme.Scheme,
+		json.SerializerOptions{Yaml: true, Strict: true})
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(manifest)))
+	var out rendered
+	for {
+		doc, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("splitting the manifest: %v", err)
+		}
+		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
+			continue
+		}
+		obj, _, err := ser.Decode(doc, nil, nil)
+		if err != nil {
+			shown := doc
+			if bytes.Contains(doc, []byte("kind: Secret")) {
+				shown = []byte("(a Secret: not shown)") // never print secret values
+			}
+			t.Fatalf("decoding (strict):\n%s\n: %v", shown, err)
+		}
+		out.raw = append(out.raw, string(doc))
+		out.objects = append(out.objects, obj)
+	}
+	return out
+}
+
+func stripComments(doc []byte) []byte {
+	var b bytes.Buffer
+	for line := range bytes.Lines(doc) {
+		if !bytes.HasPrefix(bytes.TrimSpace(line), []byte("#")) {
+			b.Write(line)
+		}
+	}
+	return b.Bytes()
+}
+
+func objectsOf[T runtime.Object](r rendered) []T {
+	var out []T
+	for _, o := range r.objects {
+		if v, ok := o.(T); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// want describes what a scenario must render. rules maps "ClusterRole" or
+// "Role/<namespace>" to the rules; a role not listed must not exist.
+type want struct {
+	mode        string // cronjob or deployment
+	rules       map[string][]rbacv1.PolicyRule
+	secretName  string // the Secret mounted and/or exported, "" for none
+	envFrom     bool
+	spoolClaim  string
+	chartSecret bool // the chart creates the Secret itself
+	// What the pod's environment adds to the config file (envFrom a Secret),
+	// as liftpush's env handling would apply it.
+	env config.Overrides
+}
+
+func rule(group string, resources ...string) rbacv1.PolicyRule {
+	return rbacv1.PolicyRule{APIGroups: []string{group}, Resources: resources, Verbs: []string{"get", "list"}}
+}
+
+var wants = map[string]want{
+	"minimal": {
+		mode:  "cronjob",
+		rules: map[string][]rbacv1.PolicyRule{"ClusterRole": {rule("apps", "deployments")}},
+	},
+	"deployment": {
+		mode: "deployment",
+		rules: map[string][]rbacv1.PolicyRule{"ClusterRole": {
+			rule("apps", "deployments", "statefulsets"),
+			rule("workers.spacelift.io", "workerpools"),
+		}},
+	},
+	"namespaced": {
+		mode: "cronjob",
+		// Bare, with a group, and with a version (cronjobs.v1.batch).
+		rules: map[string][]rbacv1.PolicyRule{
+			"Role/team-a": {rule("apps", "deployments", "statefulsets"), rule("batch", "cronjobs"), rule("", "pods")},
+			"Role/team-b": {rule("apps", "deployments", "statefulsets"), rule("batch", "cronjobs"), rule("", "pods")},
+		},
+		secretName: "liftpush-credentials",
+	},
+	"spacelift-exporter-secret": {
+		mode:       "cronjob",
+		rules:      map[string][]rbacv1.PolicyRule{}, // no kubernetes block: no RBAC at all
+		secretName: "spacelift-prometheus-exporter-credentials",
+		envFrom:    true,
+		// SPACELIFT_PROMEX_API_KEY_SECRET from the exporter's Secret.
+		env: config.Overrides{SpaceliftSecret: "from-the-secret"},
+	},
+	"chart-secret-spool": {
+		mode: "cronjob",
+		// No kubernetes block; only the extra rule the scenario asks for.
+		rules: map[string][]rbacv1.PolicyRule{"ClusterRole": {
+			{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}},
+		}},
+		secretName:  "chart-secret-spool-liftpush",
+		spoolClaim:  "chart-secret-spool-liftpush-spool",
+		chartSecret: true,
+	},
+}
+
+func TestTemplate(t *testing.T) {
+	helm := helmBinary(t)
+	sc := scenarios(t)
+	for name := range wants {
+		if _, ok := sc[name]; !ok {
+			t.Errorf("expectations for %q but no ci/%s-values.yaml", name, name)
+		}
+	}
+	for name, file := range sc {
+		t.Run(name, func(t *testing.T) {
+			w, ok := wants[name]
+			if !ok {
+				t.Fatalf("ci/%s-values.yaml has no expectations in wants", name)
+			}
+			r := decode(t, template(t, helm, name, releaseNS, "--values", file))
+			checkRendered(t, r, w)
+		})
+	}
+}
+
+func checkRendered(t *testing.T, r rendered, w want) {
+	t.Helper()
+	// The workload and its pod.
+	var pod corev1.PodTemplateSpec
+	cronjobs, deployments := objectsOf[*batchv1.CronJob](r), objectsOf[*appsv1.Deployment](r)
+	switch w.mode {
+	case "cronjob":
+		if len(cronjobs) != 1 || len(deployments) != 0 {
+			t.Fatalf("want 1 CronJob and no Deployment, got %d and %d", len(cronjobs), len(deployments))
+		}
+		cj := cronjobs[0]
+		if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+			t.Errorf("concurrencyPolicy = %q, want Forbid", cj.Spec.ConcurrencyPolicy)
+		}
+		if cj.Spec.JobTemplate.Spec.ActiveDeadlineSeconds == nil || cj.Spec.JobTemplate.Spec.BackoffLimit == nil {
+			t.Errorf("job template lacks activeDeadlineSeconds or backoffLimit")
+		}
+		pod = cj.Spec.JobTemplate.Spec.Template
+		if pod.Spec.RestartPolicy != corev1.RestartPolicyNever {
+			t.Errorf("restartPolicy = %q, want Never", pod.Spec.RestartPolicy)
+		}
+	case "deployment":
+		if len(deployments) != 1 || len(cronjobs) != 0 {
+			t.Fatalf("want 1 Deployment and no CronJob, got %d and %d", len(deployments), len(cronjobs))
+		}
+		d := deployments[0]
+		if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
+			t.Errorf("replicas = %v, want 1", d.Spec.Replicas)
+		}
+		if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+			t.Errorf("strategy = %q, want Recreate", d.Spec.Strategy.Type)
+		}
+		pod = d.Spec.Template
+	}
+	if len(pod.Spec.Containers) != 1 {
+		t.Fatalf("want one container, got %d", len(pod.Spec.Containers))
+	}
+	c := pod.Spec.Containers[0]
+
+	checkArgs(t, w.mode, c.Args)
+	checkSecurity(t, pod.Spec.SecurityContext, c.SecurityContext)
+
+	// The config: mounted where the args say, checksummed, and valid for liftpush.
+	cms := objectsOf[*corev1.ConfigMap](r)
+	if len(cms) != 1 {
+		t.Fatalf("want 1 ConfigMap, got %d", len(cms))
+	}
+	text, ok := cms[0].Data["liftpush.yml"]
+	if !ok {
+		t.Fatalf("ConfigMap has no liftpush.yml: %v", cms[0].Data)
+	}
+	// The block scalar adds one newline to what the checksum was computed on.
+	sum := sha256.Sum256([]byte(strings.TrimSuffix(text, "\n")))
+	if got, want := pod.Annotations["checksum/config"], hex.EncodeToString(sum[:]); got != want {
+		t.Errorf("checksum/config = %q, want sha256 of the ConfigMap's liftpush.yml %q", got, want)
+	}
+	if cfg, err := config.Load([]byte(text)); err != nil {
+		t.Errorf("liftpush rejects the rendered config: %v\n%s", err, text)
+	} else if err := w.env.Apply(cfg); err != nil {
+		t.Errorf("applying the environment: %v", err)
+	} else if err := cfg.ValidateRun(); err != nil {
+		t.Errorf("rendered config is not runnable: %v\n%s", err, text)
+	}
+	mounts := map[string]corev1.VolumeMount{}
+	for _, m := range c.VolumeMounts {
+		mounts[m.MountPath] = m
+	}
+	if m := mounts[configPath]; m.Name != "config" || m.SubPath != "liftpush.yml" {
+		t.Errorf("config mount at %s = %+v", configPath, m)
+	}
+	volumes := map[string]corev1.Volume{}
+	for _, v := range pod.Spec.Volumes {
+		volumes[v.Name] = v
+	}
+	if v := volumes["config"]; v.ConfigMap == nil || v.ConfigMap.Name != cms[0].Name {
+		t.Errorf("config volume = %+v, want ConfigMap %s", v, cms[0].Name)
+	}
+
+	// Secrets: mounted as files and/or exported, never literal.
+	var gotSecret string
+	if v, ok := volumes["secrets"]; ok && v.Secret != nil {
+		gotSecret = v.Secret.SecretName
+		if mounts["/etc/liftpush/secrets"].Name != "secrets" {
+			t.Errorf("secret volume not mounted at /etc/liftpush/secrets")
+		}
+	}
+	if gotSecret != w.secretName {
+		t.Errorf("secret volume = %q, want %q", gotSecret, w.secretName)
+	}
+	var gotEnvFrom bool
+	for _, e := range c.EnvFrom {
+		if e.SecretRef != nil && e.SecretRef.Name == w.secretName {
+			gotEnvFrom = true
+		}
+	}
+	if gotEnvFrom != w.envFrom {
+		t.Errorf("envFrom Secret %q = %v, want %v", w.secretName, gotEnvFrom, w.envFrom)
+	}
+	for _, e := range c.Env {
+		if looksSecret(e.Name) && e.Value != "" {
+			t.Errorf("env %s has a literal value; secrets come from a Secret", e.Name)
+		}
+	}
+	secrets := objectsOf[*corev1.Secret](r)
+	if w.chartSecret != (len(secrets) == 1) || len(secrets) > 1 {
+		t.Errorf("chart-created Secrets: %d, want chartSecret=%v", len(secrets), w.chartSecret)
+	}
+	if w.chartSecret {
+		if _, ok := pod.Annotations["checksum/secret"]; !ok {
+			t.Errorf("no checksum/secret annotation with a chart-created Secret")
+		}
+	}
+	checkSecretsNotLeaked(t, r, secrets)
+
+	// The spool volume (reserved).
+	if v, ok := volumes["spool"]; ok != (w.spoolClaim != "") || (ok && v.PersistentVolumeClaim.ClaimName != w.spoolClaim) {
+		t.Errorf("spool volume = %+v, want claim %q", v, w.spoolClaim)
+	}
+	if pvcs := objectsOf[*corev1.PersistentVolumeClaim](r); (len(pvcs) == 1) != (w.spoolClaim != "") {
+		t.Errorf("PVCs: %d, want claim %q", len(pvcs), w.spoolClaim)
+	}
+
+	checkRBAC(t, r, w, pod.Spec.ServiceAccountName)
+	checkBinaryAccepts(t, w, c.Args, text)
+}
+
+// checkBinaryAccepts runs the liftpush binary built from this tree with the
+// container's arguments, "run" swapped for "check-config": the flags the
+// chart passes must exist, and the rendered config must validate.
+func checkBinaryAccepts(t *testing.T, w want, args []string, cfg string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "liftpush.yml")
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check := []string{"check-config"}
+	for _, a := range args {
+		switch {
+		case a == "run" || a == "--once":
+		case strings.HasPrefix(a, "--config.file="):
+			check = append(check, "--config.file="+file)
+		default:
+			check = append(check, a)
+		}
+	}
+	var env []string
+	if w.env.SpaceliftSecret != "" {
+		env = append(env, "SPACELIFT_PROMEX_API_KEY_SECRET="+w.env.SpaceliftSecret)
+	}
+	if res := testinfra.Run(t, env, check...); res.ExitCode != 0 {
+		t.Errorf("liftpush %q: exit %d\n%s", check, res.ExitCode, res.Stderr)
+	}
+}
+
+func checkArgs(t *testing.T, mode string, args []string) {
+	t.Helper()
+	wantPrefix := []string{"run", "--once"}
+	if mode == "deployment" {
+		wantPrefix = []string{"run"}
+	}
+	if len(args) < len(wantPrefix) || !cmp.Equal(args[:len(wantPrefix)], wantPrefix) {
+		t.Errorf("args = %q, want them to start with %q", args, wantPrefix)
+	}
+	if mode == "deployment" && len(args) > 1 && args[1] == "--once" {
+		t.Errorf("daemon args contain --once: %q", args)
+	}
+	var hasConfig bool
+	for _, a := range args {
+		hasConfig = hasConfig || a == "--config.file="+configPath
+		name, _, _ := strings.Cut(a, "=")
+		if looksSecret(name) && !strings.HasSuffix(name, "-file") {
+			t.Errorf("argument %q passes a secret on the command line", name)
+		}
+	}
+	if !hasConfig {
+		t.Errorf("args = %q, want --config.file=%s", args, configPath)
+	}
+}
+
+func looksSecret(name string) bool {
+	n := strings.ToLower(name)
+	return strings.Contains(n, "secret") || strings.Contains(n, "token") || strings.Contains(n, "password")
+}
+
+func checkSecurity(t *testing.T, psc *corev1.PodSecurityContext, sc *corev1.SecurityContext) {
+	t.Helper()
+	if psc == nil || sc == nil {
+		t.Fatalf("pod or container securityContext missing: %v, %v", psc, sc)
+	}
+	type restricted struct {
+		RunAsNonRoot, ReadOnlyRoot, NoEscalation bool
+		RunAsUser                                int64
+		Drop                                     []corev1.Capability
+		PodSeccomp, Seccomp                      corev1.SeccompProfileType
+	}
+	deref := func(b *bool) bool { return b != nil && *b }
+	got := restricted{
+		RunAsNonRoot: deref(psc.RunAsNonRoot) && deref(sc.RunAsNonRoot),
+		ReadOnlyRoot: deref(sc.ReadOnlyRootFilesystem),
+		NoEscalation: sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation,
+	}
+	if sc.RunAsUser != nil {
+		got.RunAsUser = *sc.RunAsUser
+	}
+	if sc.Capabilities != nil {
+		got.Drop = sc.Capabilities.Drop
+	}
+	if psc.SeccompProfile != nil {
+		got.PodSeccomp = psc.SeccompProfile.Type
+	}
+	if sc.SeccompProfile != nil {
+		got.Seccomp = sc.SeccompProfile.Type
+	}
+	want := restricted{
+		RunAsNonRoot: true, ReadOnlyRoot: true, NoEscalation: true, RunAsUser: 65532,
+		Drop:       []corev1.Capability{"ALL"},
+		PodSeccomp: corev1.SeccompProfileTypeRuntimeDefault, Seccomp: corev1.SeccompProfileTypeRuntimeDefault,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("securityContext (-want +got):\n%s", diff)
+	}
+}
+
+// checkSecretsNotLeaked: the value of a chart-created Secret may appear in
+// that Secret only, not in the ConfigMap, args, env or annotations.
+func checkSecretsNotLeaked(t *testing.T, r rendered, secrets []*corev1.Secret) {
+	t.Helper()
+	for _, s := range secrets {
+		for key, v := range s.Data {
+			for i, o := range r.objects {
+				if _, isSecret := o.(*corev1.Secret); isSecret {
+					continue
+				}
+				if len(v) > 0 && strings.Contains(r.raw[i], string(v)) {
+					// The value itself is never printed: only where it leaked.
+					t.Errorf("the value of Secret key %q appears in a %T", key, o)
+				}
+			}
+		}
+	}
+}
+
+func checkRBAC(t *testing.T, r rendered, w want, sa string) {
+	t.Helper()
+	got := map[string][]rbacv1.PolicyRule{}
+	for _, cr := range objectsOf[*rbacv1.ClusterRole](r) {
+		got["ClusterRole"] = cr.Rules
+	}
+	for _, role := range objectsOf[*rbacv1.Role](r) {
+		got["Role/"+role.Namespace] = role.Rules
+	}
+	if diff := cmp.Diff(w.rules, got); diff != "" {
+		t.Errorf("RBAC rules (-want +got):\n%s", diff)
+	}
+	for _, rule := range flatten(got) {
+		for _, v := range rule.Verbs {
+			if v != "get" && v != "list" {
+				t.Errorf("rule %+v grants %q; liftpush only reads", rule, v)
+			}
+		}
+	}
+	// Every role is bound to the pod's service account, and only to it.
+	wantSubject := []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa, Namespace: releaseNS}}
+	bound := map[string]bool{}
+	for _, b := range objectsOf[*rbacv1.ClusterRoleBinding](r) {
+		bound["ClusterRole"] = b.RoleRef.Kind == "ClusterRole"
+		if diff := cmp.Diff(wantSubject, b.Subjects); diff != "" {
+			t.Errorf("ClusterRoleBinding subjects (-want +got):\n%s", diff)
+		}
+	}
+	for _, b := range objectsOf[*rbacv1.RoleBinding](r) {
+		bound["Role/"+b.Namespace] = b.RoleRef.Kind == "Role"
+		if diff := cmp.Diff(wantSubject, b.Subjects); diff != "" {
+			t.Errorf("RoleBinding %s subjects (-want +got):\n%s", b.Namespace, diff)
+		}
+	}
+	for k := range got {
+		if !bound[k] {
+			t.Errorf("%s is not bound", k)
+		}
+	}
+	if sas := objectsOf[*corev1.ServiceAccount](r); len(sas) != 1 || sas[0].Name != sa {
+		t.Errorf("ServiceAccounts = %d, want one named %q", len(sas), sa)
+	}
+}
+
+func flatten(m map[string][]rbacv1.PolicyRule) []rbacv1.PolicyRule {
+	var out []rbacv1.PolicyRule
+	for _, rs := range m {
+		out = append(out, rs...)
+	}
+	return out
+}
+
+// TestRBACVariants: when the chart must grant nothing, and the default
+// resource list.
+func TestRBACVariants(t *testing.T) {
+	helm := helmBinary(t)
+	base := []string{"--set", "config.remote_write[0].url=http://prometheus:9090/api/v1/write"}
+	deployments := []rbacv1.PolicyRule{rule("apps", "deployments")}
+	tests := []struct {
+		name string
+		args []string
+		want []rbacv1.PolicyRule // of the ClusterRole; nil: none rendered
+	}{
+		{"no kubernetes block", nil, nil},
+		{"empty kubernetes block lists deployments", []string{"--set-json", "config.kubernetes={}"}, deployments},
+		{"switched off", []string{"--set", "config.kubernetes.enabled=false"}, nil},
+		{"another cluster's kubeconfig", []string{"--set", "config.kubernetes.kubeconfig=/etc/liftpush/secrets/kubeconfig"}, nil},
+		{"rbac.create false", []string{"--set-json", "config.kubernetes={}", "--set", "rbac.create=false"}, nil},
+		{"full kubectl name", []string{"--set", "config.kubernetes.resources={deployments.v1.apps,workerpools.v1beta1.workers.spacelift.io,horizontalpodautoscalers}"},
+			[]rbacv1.PolicyRule{rule("apps", "deployments"), rule("autoscaling", "horizontalpodautoscalers"), rule("workers.spacelift.io", "workerpools")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := decode(t, template(t, helm, "rel", releaseNS, append(slices.Clone(base), tt.args...)...))
+			var got []rbacv1.PolicyRule
+			for _, cr := range objectsOf[*rbacv1.ClusterRole](r) {
+				got = cr.Rules
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ClusterRole rules (-want +got):\n%s", diff)
+			}
+			if n := len(objectsOf[*rbacv1.Role](r)) + len(objectsOf[*rbacv1.RoleBinding](r)); n != 0 {
+				t.Errorf("%d Roles and RoleBindings, want none", n)
+			}
+			if got, want := len(objectsOf[*rbacv1.ClusterRoleBinding](r)) == 1, tt.want != nil; got != want {
+				t.Errorf("ClusterRoleBinding present = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestTemplateRejects: values the chart must refuse at render time, with a
+// message that says what to do.
+func TestTemplateRejects(t *testing.T) {
+	helm := helmBinary(t)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown mode", []string{"--set", "mode=job"}, "value must be one of 'cronjob', 'deployment'"},
+		{"bare unknown resource", []string{"--set", "config.kubernetes.resources={widgets}"}, `"widgets" is not a built-in resource the chart knows`},
+		// liftpush's discovery lookup takes no short names; neither does the chart.
+		{"short name", []string{"--set", "config.kubernetes.resources={deploy}"}, `"deploy" is not a built-in resource the chart knows`},
+		{"job deadline under the cycle timeout", []string{"--set", "config.global.cycle_timeout=2m"}, "cronjob.activeDeadlineSeconds (55) must exceed config.global.cycle_timeout (2m)"},
+		{"two daemons", []string{"--set", "mode=deployment", "--set", "deployment.replicas=2"}, "/deployment/replicas"},
+		{"literal secret env", []string{"--set", "extraEnv[0].name=API_TOKEN", "--set", "extraEnv[0].value=x"}, "/extraEnv/0"},
+		{"misspelt value", []string{"--set", "cronjob.shedule=@hourly"}, "shedule"},
+		{"relative spool dir", []string{"--set", "spool.dir=spool"}, "/spool/dir"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := runHelm(t, helm, append([]string{"template", "rel", "."}, tt.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("helm template %v: err = %v, want it to contain %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}

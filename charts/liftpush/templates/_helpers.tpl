@@ -1,0 +1,107 @@
+{{- define "liftpush.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "liftpush.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "liftpush.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "liftpush.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "liftpush.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "liftpush.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "liftpush.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "liftpush.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret the pod reads: the user's, or the chart's own when secret.create. */}}
+{{- define "liftpush.secretName" -}}
+{{- if .Values.secret.existingSecret }}
+{{- .Values.secret.existingSecret }}
+{{- else if .Values.secret.create }}
+{{- include "liftpush.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{/* The config file's text. The ConfigMap and the checksum/config annotation both
+use it, so the annotation changes exactly when the file does. */}}
+{{- define "liftpush.config" -}}
+{{- toYaml .Values.config }}
+{{- end }}
+
+{{/* "true" when liftpush will run the Kubernetes collector: a kubernetes block is
+present and not switched off with enabled: false (as liftpush itself decides). */}}
+{{- define "liftpush.kubernetesEnabled" -}}
+{{- $k := .Values.config.kubernetes }}
+{{- if kindIs "map" $k }}
+{{- if not (eq (toString (get $k "enabled")) "false") }}true{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The RBAC rules for config.kubernetes.resources, as a YAML list. Names are
+kubectl's: "deployments", "statefulsets.apps", "deployments.v1.apps",
+"workerpools.v1beta1.workers.spacelift.io". A name with a group is taken as
+written; a bare name must be a built-in resource below, because the chart
+cannot ask the cluster's discovery as liftpush does at run time. Plural
+names only: liftpush's discovery lookup does not resolve short names
+(deploy, sts), so the chart refuses them too rather than render RBAC for a
+config that cannot run. Rules are
+grouped by API group and sorted, so the output is stable across renders.
+*/}}
+{{- define "liftpush.rbacRules" -}}
+{{- $builtin := dict
+  "pods" "" "services" "" "configmaps" "" "namespaces" "" "nodes" "" "persistentvolumeclaims" ""
+  "persistentvolumes" "" "endpoints" "" "serviceaccounts" "" "replicationcontrollers" "" "events" ""
+  "resourcequotas" "" "limitranges" ""
+  "deployments" "apps" "statefulsets" "apps" "daemonsets" "apps" "replicasets" "apps"
+  "jobs" "batch" "cronjobs" "batch" "horizontalpodautoscalers" "autoscaling"
+  "ingresses" "networking.k8s.io" "poddisruptionbudgets" "policy"
+}}
+{{- $byGroup := dict }}
+{{- range $r := (get .Values.config.kubernetes "resources" | default (list "deployments")) }}
+{{- $parts := splitList "." $r }}
+{{- $name := first $parts }}
+{{- $group := "" }}
+{{- if gt (len $parts) 1 }}
+{{- $rest := rest $parts }}
+{{- /* resource.version.group: drop the version, RBAC rules have none */}}
+{{- if and (gt (len $rest) 1) (regexMatch "^v[0-9]+((alpha|beta)[0-9]+)?$" (first $rest)) }}
+{{- $rest = rest $rest }}
+{{- end }}
+{{- $group = join "." $rest }}
+{{- else if hasKey $builtin $name }}
+{{- $group = get $builtin $name }}
+{{- else }}
+{{- fail (printf "config.kubernetes.resources: %q is not a built-in resource the chart knows; write its plural name with its API group, e.g. %s.<group> like workerpools.v1beta1.workers.spacelift.io (liftpush resolves no short names such as deploy)" $r $r) }}
+{{- end }}
+{{- $key := $group | default "core" }}
+{{- $_ := set $byGroup $key (append (get $byGroup $key | default list) $name | uniq | sortAlpha) }}
+{{- end }}
+{{- range $key := keys $byGroup | sortAlpha }}
+- apiGroups: [{{ if ne $key "core" }}{{ $key | quote }}{{ else }}""{{ end }}]
+  resources: {{ get $byGroup $key | toJson }}
+  verbs: ["get", "list"]
+{{- end }}
+{{- end }}

@@ -1,0 +1,117 @@
+{{/*
+The pod template shared by the CronJob and the Deployment. "args" is the
+subcommand and its mode flags; everything else is the same in both modes.
+*/}}
+{{- define "liftpush.podTemplate" -}}
+{{- $ := .root }}
+{{- $secret := include "liftpush.secretName" $ -}}
+metadata:
+  labels:
+    {{- include "liftpush.selectorLabels" $ | nindent 4 }}
+    {{- with $.Values.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  annotations:
+    # A config change rolls the Deployment; for the CronJob it records which config a run used.
+    checksum/config: {{ include "liftpush.config" $ | sha256sum }}
+    {{- if and $.Values.secret.create (not $.Values.secret.existingSecret) }}
+    checksum/secret: {{ toJson $.Values.secret.data | sha256sum }}
+    {{- end }}
+    {{- with $.Values.podAnnotations }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  serviceAccountName: {{ include "liftpush.serviceAccountName" $ }}
+  automountServiceAccountToken: {{ $.Values.serviceAccount.automountServiceAccountToken }}
+  restartPolicy: {{ .restartPolicy }}
+  {{- with $.Values.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $.Values.priorityClassName }}
+  priorityClassName: {{ . | quote }}
+  {{- end }}
+  securityContext:
+    {{- toYaml $.Values.podSecurityContext | nindent 4 }}
+  containers:
+    - name: liftpush
+      image: "{{ $.Values.image.repository }}:{{ $.Values.image.tag | default $.Chart.AppVersion }}"
+      imagePullPolicy: {{ $.Values.image.pullPolicy }}
+      args:
+        {{- range .args }}
+        - {{ . | quote }}
+        {{- end }}
+        - --config.file=/etc/liftpush/liftpush.yml
+        - --log.level={{ $.Values.log.level }}
+        - --log.format={{ $.Values.log.format }}
+        {{- range $.Values.extraArgs }}
+        - {{ . | quote }}
+        {{- end }}
+      {{- with $.Values.extraEnv }}
+      env:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- if and $secret $.Values.secret.envFrom }}
+      envFrom:
+        - secretRef:
+            name: {{ $secret }}
+      {{- end }}
+      securityContext:
+        {{- toYaml $.Values.securityContext | nindent 8 }}
+      resources:
+        {{- toYaml $.Values.resources | nindent 8 }}
+      volumeMounts:
+        # subPath: the file alone, so /etc/liftpush stays free for the secrets mount.
+        - name: config
+          mountPath: /etc/liftpush/liftpush.yml
+          subPath: liftpush.yml
+          readOnly: true
+        {{- if and $secret $.Values.secret.mount }}
+        - name: secrets
+          mountPath: /etc/liftpush/secrets
+          readOnly: true
+        {{- end }}
+        {{- if $.Values.spool.persistence.enabled }}
+        - name: spool
+          mountPath: {{ $.Values.spool.dir }}
+        {{- end }}
+        # The root filesystem is read-only; Go's os.TempDir may still be used.
+        - name: tmp
+          mountPath: /tmp
+        {{- with $.Values.extraVolumeMounts }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+  volumes:
+    - name: config
+      configMap:
+        name: {{ include "liftpush.fullname" $ }}
+    {{- if and $secret $.Values.secret.mount }}
+    - name: secrets
+      secret:
+        secretName: {{ $secret }}
+        defaultMode: 0440
+    {{- end }}
+    {{- if $.Values.spool.persistence.enabled }}
+    - name: spool
+      persistentVolumeClaim:
+        claimName: {{ $.Values.spool.persistence.existingClaim | default (printf "%s-spool" (include "liftpush.fullname" $)) }}
+    {{- end }}
+    - name: tmp
+      emptyDir:
+        sizeLimit: 64Mi
+    {{- with $.Values.extraVolumes }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with $.Values.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $.Values.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $.Values.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
