@@ -612,7 +612,7 @@ func TestTemplateRejects(t *testing.T) {
 	}{
 		{"unknown mode", []string{"--set", "mode=job"}, "value must be one of 'cronjob', 'deployment'"},
 		{"bare unknown resource", []string{"--set", "config.kubernetes.resources={widgets}"}, `"widgets" is not a built-in resource the chart knows`},
-		// liftpush's discovery lookup takes no short names; neither does the chart.
+		// The chart cannot expand short names without the cluster's discovery.
 		{"short name", []string{"--set", "config.kubernetes.resources={deploy}"}, `"deploy" is not a built-in resource the chart knows`},
 		{"job deadline under the cycle timeout", []string{"--set", "config.global.cycle_timeout=2m"}, "cronjob.activeDeadlineSeconds (55) must exceed config.global.cycle_timeout (2m)"},
 		{"two daemons", []string{"--set", "mode=deployment", "--set", "deployment.replicas=2"}, "/deployment/replicas"},

@@ -65,9 +65,9 @@ kubectl's: "deployments", "statefulsets.apps", "deployments.v1.apps",
 "workerpools.v1beta1.workers.spacelift.io". A name with a group is taken as
 written; a bare name must be a built-in resource below, because the chart
 cannot ask the cluster's discovery as liftpush does at run time. Plural
-names only: liftpush's discovery lookup does not resolve short names
-(deploy, sts), so the chart refuses them too rather than render RBAC for a
-config that cannot run. Rules are
+names only: liftpush expands short names (deploy, sts) through discovery at
+run time, but the chart cannot, so it refuses them rather than render RBAC
+that would not match. Rules are
 grouped by API group and sorted, so the output is stable across renders.
 */}}
 {{- define "liftpush.rbacRules" -}}
@@ -94,7 +94,7 @@ grouped by API group and sorted, so the output is stable across renders.
 {{- else if hasKey $builtin $name }}
 {{- $group = get $builtin $name }}
 {{- else }}
-{{- fail (printf "config.kubernetes.resources: %q is not a built-in resource the chart knows; write its plural name with its API group, e.g. %s.<group> like workerpools.v1beta1.workers.spacelift.io (liftpush resolves no short names such as deploy)" $r $r) }}
+{{- fail (printf "config.kubernetes.resources: %q is not a built-in resource the chart knows; write its plural name with its API group, e.g. %s.<group> like workerpools.v1beta1.workers.spacelift.io (the chart cannot expand short names such as deploy without the cluster)" $r $r) }}
 {{- end }}
 {{- $key := $group | default "core" }}
 {{- $_ := set $byGroup $key (append (get $byGroup $key | default list) $name | uniq | sortAlpha) }}

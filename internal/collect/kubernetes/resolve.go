@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/restmapper"
 )
 
 // target is a configured resource resolved against the server.
@@ -22,8 +23,9 @@ type target struct {
 // resolve maps kubectl-style names onto the server's resources, as kubectl
 // does: "a.b.c" is first read as resource.version.group and then as
 // resource.group; the version, when not given, is the server's preferred
-// one.
+// one; short names the server declares (deploy, sts) are expanded.
 func resolve(mapper meta.RESTMapper, disc discovery.DiscoveryInterface, specs []string) ([]target, error) {
+	mapper = restmapper.NewShortcutExpander(mapper, disc, nil)
 	var (
 		targets []target
 		errs    []error

@@ -21,6 +21,9 @@ func TestResolveForms(t *testing.T) {
 		{"workerpools", target{gvr: workerPoolGVR, kind: "WorkerPool", namespaced: true}},
 		{"workerpools.workers.spacelift.io", target{gvr: workerPoolGVR, kind: "WorkerPool", namespaced: true}},
 		{"workerpools.v1beta1.workers.spacelift.io", target{gvr: workerPoolGVR, kind: "WorkerPool", namespaced: true}},
+		// Short names, as kubectl expands them from discovery.
+		{"deploy", target{gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, kind: "Deployment", namespaced: true}},
+		{"sts", target{gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, kind: "StatefulSet", namespaced: true}},
 		{"namespaces", target{gvr: schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, kind: "Namespace", namespaced: false}},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
