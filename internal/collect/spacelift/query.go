@@ -18,10 +18,10 @@ type publicCore struct {
 	PendingRuns *int `graphql:"pendingRuns"`
 }
 
+// The extended selections embed their core one: shurcooL/graphql inlines an
+// embedded struct both when it writes the query and when it decodes.
 type publicExt struct {
-	Parallelism          *int `graphql:"parallelism"`
-	BusyWorkers          *int `graphql:"busyWorkers"`
-	PendingRuns          *int `graphql:"pendingRuns"`
+	publicCore
 	SchedulableRunsCount *int `graphql:"schedulableRunsCount"`
 }
 
@@ -60,14 +60,10 @@ type usageCore struct {
 }
 
 type usageExt struct {
-	BillingPeriodStart *int64 `graphql:"billingPeriodStart"`
-	BillingPeriodEnd   *int64 `graphql:"billingPeriodEnd"`
-	UsedPrivateMinutes *int64 `graphql:"usedPrivateMinutes"`
-	UsedPublicMinutes  *int64 `graphql:"usedPublicMinutes"`
-	UsedSeats          *int64 `graphql:"usedSeats"`
-	UsedWorkers        *int64 `graphql:"usedWorkers"`
-	AllowedMinutes     *int64 `graphql:"allowedMinutes"`
-	AllowedSeats       *int64 `graphql:"allowedSeats"`
+	usageCore
+	UsedWorkers    *int64 `graphql:"usedWorkers"`
+	AllowedMinutes *int64 `graphql:"allowedMinutes"`
+	AllowedSeats   *int64 `graphql:"allowedSeats"`
 }
 
 type dataPointFields struct {
@@ -187,27 +183,23 @@ func optNum[T int | int64](v *T) *float64 {
 }
 
 func toPublic[P publicSel](n *nullCheck, p P) (publicPool, bool) {
-	ok := true
-	var out publicPool
 	switch v := any(p).(type) {
-	case publicCore:
-		out = publicPool{
-			parallelism: num(n, &ok, v.Parallelism, "publicWorkerPool.parallelism"),
-			busy:        num(n, &ok, v.BusyWorkers, "publicWorkerPool.busyWorkers"),
-			pending:     num(n, &ok, v.PendingRuns, "publicWorkerPool.pendingRuns"),
-		}
 	case publicExt:
-		out = publicPool{
-			parallelism: num(n, &ok, v.Parallelism, "publicWorkerPool.parallelism"),
-			busy:        num(n, &ok, v.BusyWorkers, "publicWorkerPool.busyWorkers"),
-			pending:     num(n, &ok, v.PendingRuns, "publicWorkerPool.pendingRuns"),
-			schedulable: optNum(v.SchedulableRunsCount),
-		}
+		out, ok := toPublic(n, v.publicCore)
+		out.schedulable = optNum(v.SchedulableRunsCount)
 		if v.SchedulableRunsCount == nil {
 			n.fail("publicWorkerPool.schedulableRunsCount")
 		}
+		return out, ok
+	case publicCore:
+		ok := true
+		return publicPool{
+			parallelism: num(n, &ok, v.Parallelism, "publicWorkerPool.parallelism"),
+			busy:        num(n, &ok, v.BusyWorkers, "publicWorkerPool.busyWorkers"),
+			pending:     num(n, &ok, v.PendingRuns, "publicWorkerPool.pendingRuns"),
+		}, ok
 	}
-	return out, ok
+	return publicPool{}, false
 }
 
 func toPool[W poolSel](n *nullCheck, i int, w *W) (workerPool, bool) {
@@ -283,28 +275,12 @@ func toPool[W poolSel](n *nullCheck, i int, w *W) (workerPool, bool) {
 }
 
 func toUsage[U usageSel](n *nullCheck, u U) (usage, bool) {
-	ok := true
-	var out usage
 	switch v := any(u).(type) {
-	case usageCore:
-		out = usage{
-			start:              num(n, &ok, v.BillingPeriodStart, "usage.billingPeriodStart"),
-			end:                num(n, &ok, v.BillingPeriodEnd, "usage.billingPeriodEnd"),
-			usedPrivateMinutes: num(n, &ok, v.UsedPrivateMinutes, "usage.usedPrivateMinutes"),
-			usedPublicMinutes:  num(n, &ok, v.UsedPublicMinutes, "usage.usedPublicMinutes"),
-			usedSeats:          num(n, &ok, v.UsedSeats, "usage.usedSeats"),
-		}
 	case usageExt:
-		out = usage{
-			start:              num(n, &ok, v.BillingPeriodStart, "usage.billingPeriodStart"),
-			end:                num(n, &ok, v.BillingPeriodEnd, "usage.billingPeriodEnd"),
-			usedPrivateMinutes: num(n, &ok, v.UsedPrivateMinutes, "usage.usedPrivateMinutes"),
-			usedPublicMinutes:  num(n, &ok, v.UsedPublicMinutes, "usage.usedPublicMinutes"),
-			usedSeats:          num(n, &ok, v.UsedSeats, "usage.usedSeats"),
-			usedWorkers:        optNum(v.UsedWorkers),
-			allowedMinutes:     optNum(v.AllowedMinutes),
-			allowedSeats:       optNum(v.AllowedSeats),
-		}
+		out, ok := toUsage(n, v.usageCore)
+		out.usedWorkers = optNum(v.UsedWorkers)
+		out.allowedMinutes = optNum(v.AllowedMinutes)
+		out.allowedSeats = optNum(v.AllowedSeats)
 		for _, f := range []struct {
 			name string
 			v    *int64
@@ -313,8 +289,18 @@ func toUsage[U usageSel](n *nullCheck, u U) (usage, bool) {
 				n.fail("usage." + f.name)
 			}
 		}
+		return out, ok
+	case usageCore:
+		ok := true
+		return usage{
+			start:              num(n, &ok, v.BillingPeriodStart, "usage.billingPeriodStart"),
+			end:                num(n, &ok, v.BillingPeriodEnd, "usage.billingPeriodEnd"),
+			usedPrivateMinutes: num(n, &ok, v.UsedPrivateMinutes, "usage.usedPrivateMinutes"),
+			usedPublicMinutes:  num(n, &ok, v.UsedPublicMinutes, "usage.usedPublicMinutes"),
+			usedSeats:          num(n, &ok, v.UsedSeats, "usage.usedSeats"),
+		}, ok
 	}
-	return out, ok
+	return usage{}, false
 }
 
 func toPoints(n *nullCheck, in []*dataPointFields, path string) ([]dataPoint, bool) {
