@@ -13,16 +13,21 @@ import (
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
-// countingCollector counts its runs and takes d of (virtual) time.
+// countingCollector counts its runs, and the most that ever ran at once,
+// and takes d of (virtual) time.
 type countingCollector struct {
-	runs atomic.Int32
-	d    time.Duration
+	runs, now, maxNow atomic.Int32
+	d                 time.Duration
 }
 
 func (c *countingCollector) Name() string { return "counting" }
 
 func (c *countingCollector) Collect(ctx context.Context) ([]metric.Family, error) {
 	c.runs.Add(1)
+	n := c.now.Add(1)
+	defer c.now.Add(-1)
+	for m := c.maxNow.Load(); n > m && !c.maxNow.CompareAndSwap(m, n); m = c.maxNow.Load() {
+	}
 	select {
 	case <-time.After(c.d):
 	case <-ctx.Done():
@@ -58,6 +63,25 @@ func TestRunSchedule(t *testing.T) {
 			run:      4*time.Minute + 30*time.Second,
 			wantRuns: 3,
 		},
+		{
+			// Cycles of 2.5 s on a 1 s schedule run at 0, 3, 6 and 9 s.
+			name:     "ticks during a running cycle are skipped",
+			spec:     "@every 1s",
+			collect:  2500 * time.Millisecond,
+			timeout:  time.Minute,
+			run:      10*time.Second + time.Millisecond,
+			wantRuns: 4,
+		},
+		{
+			// The bubble's clock starts on a whole second, so a cycle
+			// at start and the ticks at 2, 4, 6, 8 and 10 s.
+			name:     "seconds field",
+			spec:     "*/2 * * * * *",
+			collect:  100 * time.Millisecond,
+			timeout:  time.Minute,
+			run:      12*time.Second - time.Millisecond,
+			wantRuns: 6,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +102,9 @@ func TestRunSchedule(t *testing.T) {
 				p.RunSchedule(ctx, sched)
 				if got := c.runs.Load(); got != tt.wantRuns {
 					t.Errorf("collector ran %d times in %s, want %d", got, tt.run, tt.wantRuns)
+				}
+				if m := c.maxNow.Load(); m != 1 {
+					t.Errorf("%d cycles ran at once, want 1", m)
 				}
 			})
 		})
