@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -61,13 +60,10 @@ func series(samples []testinfra.Sample) []string {
 	return out
 }
 
+// tempFile writes content to a file of its own temp dir.
 func tempFile(t *testing.T, name, content string) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeFile(t, t.TempDir(), name, content)
 }
 
 // TestE2ERunOnce scrapes a local endpoint with `run --once` into a real

@@ -135,11 +135,7 @@ func (c *pushCmd) exec(logger *slog.Logger) error {
 	attrs := []any{"file", c.file, "samples", st.Samples, "duration", time.Since(start).Round(time.Millisecond)}
 	for _, r := range reports {
 		ok = ok && r.Err == nil
-		g := []any{"sent", r.Sent, "retried", r.Retried, "dropped", r.DroppedTotal()}
-		if len(r.Dropped) > 0 {
-			g = append(g, "dropped_by_reason", r.DropSummary())
-		}
-		attrs = append(attrs, slog.Group("destination."+r.Destination, g...))
+		attrs = append(attrs, r.LogAttr())
 	}
 	logger.Info("push finished", attrs...)
 	if !ok {

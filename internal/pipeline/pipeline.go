@@ -169,11 +169,7 @@ func (p *Pipeline) logSummary(res Result, took time.Duration) {
 			"up", o.Err == nil, "samples", o.Samples, "duration", o.Duration.Round(time.Millisecond)))
 	}
 	for _, r := range res.Reports {
-		g := []any{"sent", r.Sent, "retried", r.Retried, "dropped", r.DroppedTotal()}
-		if len(r.Dropped) > 0 {
-			g = append(g, "dropped_by_reason", r.DropSummary())
-		}
-		attrs = append(attrs, slog.Group("destination."+r.Destination, g...))
+		attrs = append(attrs, r.LogAttr())
 	}
 	level := slog.LevelInfo
 	if !res.OK() {

@@ -5,6 +5,7 @@ package push
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -68,4 +69,14 @@ func (r Report) DropSummary() string {
 		fmt.Fprintf(&b, "%s=%d", k, r.Dropped[k])
 	}
 	return b.String()
+}
+
+// LogAttr renders the report as the destination's part of a summary line:
+// destination.<name>.sent=... retried=... dropped=... [dropped_by_reason=...].
+func (r Report) LogAttr() slog.Attr {
+	g := []any{"sent", r.Sent, "retried", r.Retried, "dropped", r.DroppedTotal()}
+	if len(r.Dropped) > 0 {
+		g = append(g, "dropped_by_reason", r.DropSummary())
+	}
+	return slog.Group("destination."+r.Destination, g...)
 }
