@@ -107,7 +107,7 @@ remote_write:
 	}
 	// The dashboard's countdown is relative to now.
 	left := prom.Value(t, `clamp_min(max(spacelift_current_billing_period_end_timestamp_seconds) - time(), 0)`)
-	if want := time.Unix(1796083200, 0).Sub(time.Now()).Seconds(); left < 0 || left > want+120 {
+	if want := time.Until(time.Unix(1796083200, 0)).Seconds(); left < 0 || left > want+120 {
 		t.Errorf("time until usage resets = %g, want about max(%g, 0)", left, want)
 	}
 }

@@ -238,7 +238,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) execute(r *http.Request, req request, mode Mode) response {
-	doc, errs := gqlparser.LoadQuery(h.schema, req.Query)
+	// nil rules: the full default validation, every rule of the spec.
+	doc, errs := gqlparser.LoadQueryWithRules(h.schema, req.Query, nil)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.stats.Documents = append(h.stats.Documents, req.Query)
