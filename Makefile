@@ -29,7 +29,9 @@ e2e: test-deps ## Only the end-to-end tests (real Prometheus and friends).
 bench: test-deps build ## Go benchmarks, then whole-process runs against real receivers.
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	PROMTOOL=$$(hack/build-promtool.sh) hack/bench-push.sh ./$(BIN)
-	hack/measure-kubernetes.sh
+	# Whole-process Kubernetes scaling (1k vs 10k Deployments); its in-process
+	# BenchmarkCollect already ran above, so only the measurement test here.
+	LIFTPUSH_KUBE_MEASURE=1 $(GO) test -count=1 -timeout 30m -v -run '^TestMeasureScaling$$' ./internal/collect/kubernetes/ | grep -E 'Deployments|ratio|^(ok|FAIL|---)'
 
 lint: ## gofmt and go vet.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-ed:"; echo "$$out"; exit 1; fi

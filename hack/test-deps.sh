@@ -18,10 +18,8 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# Binaries built from source (slow the first time, cached after).
-for script in hack/build-kube-apiserver.sh; do
-  [ -x "$script" ] && "$script"
-done
+# kube-apiserver, built from source (slow the first time, cached after).
+hack/build-kube-apiserver.sh
 # helm for the chart tests (charts/liftpush), from the Go module proxy: about
 # 2 minutes cold. The tests look for it in this cache.
 helm_bin="${LIFTPUSH_CACHE:-$HOME/.cache/liftpush}/bin/helm"
