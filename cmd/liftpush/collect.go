@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
@@ -34,7 +34,7 @@ func (c *collectCmd) exec(logger *slog.Logger) error {
 		return err
 	}
 	if !cfg.HasSource() {
-		return usageError{errors.New("no source configured: add a scrape_configs, spacelift or kubernetes block, or pass --scrape.url, --spacelift.endpoint or --kubernetes.enabled")}
+		return usageError{config.ErrNoSource}
 	}
 	p, err := newPipeline(cfg, logger)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/liftpush/liftpush/internal/collect/scrape"
+	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/pipeline"
 	"github.com/liftpush/liftpush/internal/push"
@@ -54,7 +54,7 @@ func (c *pushCmd) exec(logger *slog.Logger) error {
 		return err
 	}
 	if !cfg.HasDestination() {
-		return usageError{errors.New("no destination configured: add a remote_write or pushgateway block, or pass --remote-write.url or --pushgateway.url")}
+		return usageError{config.ErrNoDestination}
 	}
 	set := map[string]string{}
 	for _, kv := range c.labels {

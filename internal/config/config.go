@@ -190,6 +190,12 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// What a run without a source or a destination is told.
+var (
+	ErrNoSource      = errors.New("no source configured: add a scrape_configs, spacelift or kubernetes block, or pass --scrape.url, --spacelift.endpoint or --kubernetes.enabled")
+	ErrNoDestination = errors.New("no destination configured: add a remote_write or pushgateway block, or pass --remote-write.url or --pushgateway.url")
+)
+
 // ValidateRun adds to Validate what a pushing run needs: something to collect
 // and somewhere to deliver it.
 func (c *Config) ValidateRun() error {
@@ -198,10 +204,10 @@ func (c *Config) ValidateRun() error {
 		errs = append(errs, err)
 	}
 	if !c.HasSource() {
-		errs = append(errs, errors.New("no source configured: add a scrape_configs, spacelift or kubernetes block, or pass --scrape.url, --spacelift.endpoint or --kubernetes.enabled"))
+		errs = append(errs, ErrNoSource)
 	}
 	if !c.HasDestination() {
-		errs = append(errs, errors.New("no destination configured: add a remote_write or pushgateway block, or pass --remote-write.url or --pushgateway.url"))
+		errs = append(errs, ErrNoDestination)
 	}
 	return errors.Join(errs...)
 }
