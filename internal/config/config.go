@@ -33,18 +33,25 @@ type Config struct {
 
 // GlobalConfig holds what applies to every collector and destination.
 type GlobalConfig struct {
-	Job            string            `yaml:"job"`
-	Schedule       string            `yaml:"schedule"`
-	CycleTimeout   model.Duration    `yaml:"cycle_timeout"`
-	ExternalLabels map[string]string `yaml:"external_labels,omitempty"`
+	Job          string         `yaml:"job"`
+	Schedule     string         `yaml:"schedule"`
+	CycleTimeout model.Duration `yaml:"cycle_timeout"`
+	// ShutdownTimeout is how long the running cycle may still finish after
+	// SIGTERM or SIGINT before it is cancelled: long enough to deliver what
+	// was collected, short enough to end before the orchestrator's own
+	// grace period (Kubernetes' terminationGracePeriodSeconds, 30s by
+	// default) kills the process mid-write.
+	ShutdownTimeout model.Duration    `yaml:"shutdown_timeout"`
+	ExternalLabels  map[string]string `yaml:"external_labels,omitempty"`
 }
 
 // DefaultGlobalConfig is used for a file without a global block, and for runs
 // driven by flags alone.
 var DefaultGlobalConfig = GlobalConfig{
-	Job:          "liftpush",
-	Schedule:     "@every 1m",
-	CycleTimeout: model.Duration(50 * time.Second),
+	Job:             "liftpush",
+	Schedule:        "@every 1m",
+	CycleTimeout:    model.Duration(50 * time.Second),
+	ShutdownTimeout: model.Duration(10 * time.Second),
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -149,6 +156,8 @@ func (c *Config) SetDirectory(dir string) {
 
 // Validate checks the whole configuration after flags were applied. Errors
 // name the key as a path (remote_write[0].url) and say how to fix it.
+// It also gives every unnamed destination its default name (see
+// nameDestinations); calling it again gives the same names.
 func (c *Config) Validate() error {
 	var errs []error
 	if c.Global.Job == "" {
@@ -156,6 +165,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Global.CycleTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("global.cycle_timeout: must be positive, got %s", c.Global.CycleTimeout))
+	}
+	if c.Global.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("global.shutdown_timeout: must be positive, got %s", c.Global.ShutdownTimeout))
 	}
 	if _, err := ParseSchedule(c.Global.Schedule); err != nil {
 		errs = append(errs, err)
@@ -171,6 +183,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, prefixEach(fmt.Sprintf("remote_write[%d]: ", i), err))
 		}
 	}
+	// A default name must not collide with any other entry's name, so
+	// names are given here, for all entries at once, not per entry.
+	c.nameDestinations()
 	errs = append(errs, c.validateNames()...)
 	if c.Spacelift != nil {
 		if err := c.Spacelift.Validate(); err != nil {
@@ -222,27 +237,6 @@ func (c *Config) HasDestination() bool {
 	return len(c.RemoteWrite) > 0 || len(c.Pushgateway) > 0
 }
 
-// validateNames makes destination names unique: they label self-metrics and
-// log lines, and two destinations with one name would merge their counts.
-func (c *Config) validateNames() []error {
-	var errs []error
-	seen := map[string]string{}
-	check := func(key, name string) {
-		if prev, ok := seen[name]; ok {
-			errs = append(errs, fmt.Errorf("%s.name: %q is already used by %s; give each destination a unique name", key, name, prev))
-			return
-		}
-		seen[name] = key
-	}
-	for i, rw := range c.RemoteWrite {
-		check(fmt.Sprintf("remote_write[%d]", i), rw.Name)
-	}
-	for i, pg := range c.Pushgateway {
-		check(fmt.Sprintf("pushgateway[%d]", i), pg.Name)
-	}
-	return errs
-}
-
 func checkLabel(name, value string) error {
 	if !model.LegacyValidation.IsValidLabelName(name) {
 		return fmt.Errorf("%q is not a valid label name; use letters, digits and underscores, not starting with a digit", name)
@@ -284,7 +278,10 @@ func (c *Config) String() string {
 	return string(b)
 }
 
-var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
+var (
+	unknownField   = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
+	duplicateField = regexp.MustCompile(`line (\d+): field (\S+) already set in type \S+`)
+)
 
 // yamlError rewrites yaml.v2's strict-mode messages, which name Go types
 // ("not found in type config.plain"), into ones that name the key.
@@ -292,6 +289,7 @@ func yamlError(err error) error {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n")
 	msg = unknownField.ReplaceAllString(msg, `line $1: unknown key "$2"`)
+	msg = duplicateField.ReplaceAllString(msg, `line $1: key "$2" is set twice; keep one`)
 	if strings.Contains(msg, "not a valid duration string") {
 		// model.Duration does not say what it accepts.
 		msg += "; use a positive duration such as 30s, 1m or 1h30m"

@@ -58,7 +58,7 @@ func TestGoodConfigValues(t *testing.T) {
 
 	cfg = mustLoadFile(t, "testdata/rw-minimal.good.yml")
 	rw = cfg.RemoteWrite[0]
-	if rw.Name != "remote_write/prometheus.example.com" {
+	if rw.Name != "remote_write/prometheus.example.com/api/v1/write" {
 		t.Errorf("default name = %q", rw.Name)
 	}
 	if diff := cmp.Diff(DefaultQueueConfig, rw.QueueConfig); diff != "" {
@@ -71,6 +71,13 @@ func TestGoodConfigValues(t *testing.T) {
 	cfg = mustLoadFile(t, "testdata/global-empty.good.yml")
 	if diff := cmp.Diff(DefaultGlobalConfig, cfg.Global); diff != "" {
 		t.Errorf("empty file global (-want +got):\n%s", diff)
+	}
+	if got, want := cfg.Global.ShutdownTimeout, model.Duration(10*time.Second); got != want {
+		t.Errorf("default shutdown_timeout = %s, want %s", got, want)
+	}
+	cfg = mustLoadFile(t, "testdata/global-full.good.yml")
+	if got, want := cfg.Global.ShutdownTimeout, model.Duration(30*time.Second); got != want {
+		t.Errorf("shutdown_timeout = %s, want %s", got, want)
 	}
 
 	cfg = mustLoadFile(t, "testdata/scrape-full.good.yml")
@@ -106,6 +113,7 @@ func TestBadConfigs(t *testing.T) {
 	const durHint = "; use a positive duration such as 30s, 1m or 1h30m"
 	tests := map[string]string{
 		"global-unknown-key.bad.yml":             `parsing YAML: line 3: unknown key "schedul"`,
+		"global-duplicate-key.bad.yml":           `parsing YAML: line 3: key "job" is set twice; keep one`,
 		"global-top-level-unknown-key.bad.yml":   `parsing YAML: line 3: unknown key "remote_writes"`,
 		"global-bad-schedule.bad.yml":            `global.schedule: "every minute" is not a cron spec (expected 5 to 6 fields, found 2: [every minute]); use e.g. "*/5 * * * *" or "@every 1m"`,
 		"global-negative-every.bad.yml":          `global.schedule: "@every -1m" has an interval below one second; use e.g. "@every 1m"`,
@@ -114,6 +122,7 @@ func TestBadConfigs(t *testing.T) {
 		"global-empty-external-label.bad.yml":    `global.external_labels: label "cluster" has an empty value; an empty value means no label, drop the key instead`,
 		"global-negative-cycle-timeout.bad.yml":  `parsing YAML: global: not a valid duration string: "-5s"` + durHint,
 		"global-empty-job.bad.yml":               `global.job: must not be empty; it becomes the job label of the built-in collectors' series (default "liftpush")`,
+		"global-zero-shutdown-timeout.bad.yml":   `global.shutdown_timeout: must be positive, got 0s`,
 
 		"rw-unknown-key.bad.yml":                  `parsing YAML: line 3: unknown key "timeout"`,
 		"rw-missing-url.bad.yml":                  `remote_write[0]: url: missing; ` + rwHint,
@@ -135,8 +144,9 @@ func TestBadConfigs(t *testing.T) {
 			`remote_write[1]: empty entry; fill it in or remove the lone "-"`,
 		"rw-empty-relabel-rule.bad.yml": `scrape_configs[0] (job "a"): metric_relabel_configs[0]: empty rule; fill it in or remove the lone "-"` + lineBreak +
 			`remote_write[0]: write_relabel_configs[0]: empty rule; fill it in or remove the lone "-"`,
-		"rw-duplicate-name.bad.yml":         `remote_write[1].name: "prom" is already used by remote_write[0]; give each destination a unique name`,
-		"rw-duplicate-default-name.bad.yml": `remote_write[1].name: "remote_write/prom.example.com" is already used by remote_write[0]; give each destination a unique name`,
+		"rw-duplicate-name.bad.yml": `remote_write[1].name: "prom" is already used by remote_write[0]; give each destination a unique name`,
+		"rw-duplicate-name-across-kinds.bad.yml": `pushgateway[0].name: "local" is already used by remote_write[1]; give each destination a unique name` + lineBreak +
+			`pushgateway[1].name: "local" is already used by remote_write[1]; give each destination a unique name`,
 
 		"scrape-unknown-key.bad.yml":      `parsing YAML: line 5: unknown key "label"`,
 		"scrape-duplicate-job.bad.yml":    `scrape_configs[1].job_name: "node" is already used by scrape_configs[0]; job names must be unique`,

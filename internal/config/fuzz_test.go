@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -31,8 +32,23 @@ func FuzzLoadConfig(f *testing.F) {
 			}
 			return
 		}
-		_ = cfg.Validate()
+		err = cfg.Validate()
+		// Destination names key spools: a second Validate keeps them, and
+		// a valid config never has two destinations under one name.
+		first := names(cfg)
 		_ = cfg.ValidateRun()
+		if again := names(cfg); !slices.Equal(first, again) {
+			t.Errorf("names changed on a second Validate: %q, then %q", first, again)
+		}
+		if err == nil {
+			seen := map[string]bool{}
+			for _, n := range first {
+				if seen[n] {
+					t.Errorf("valid config with two destinations named %q", n)
+				}
+				seen[n] = true
+			}
+		}
 		_ = cfg.String()
 	})
 }

@@ -40,7 +40,7 @@ scrape_configs:
 	if diff := cmp.Diff([]string{"http://file.example.com/api/v1/write", "https://flag.example.com/api/v1/write"}, urls); diff != "" {
 		t.Errorf("remote_write URLs (-want +got):\n%s", diff)
 	}
-	if flagRW := cfg.RemoteWrite[1]; flagRW.Name != "remote_write/flag.example.com" || flagRW.QueueConfig != DefaultQueueConfig {
+	if flagRW := cfg.RemoteWrite[1]; flagRW.Name != "remote_write/flag.example.com/api/v1/write" || flagRW.QueueConfig != DefaultQueueConfig {
 		t.Errorf("flag remote_write lacks defaults: name %q queue %+v", flagRW.Name, flagRW.QueueConfig)
 	}
 

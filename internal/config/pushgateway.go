@@ -32,6 +32,9 @@ const (
 
 // PushgatewayConfig configures one Pushgateway destination.
 type PushgatewayConfig struct {
+	// Name labels the destination's self-metrics and log lines. Left
+	// empty, Config.Validate derives it from the URL:
+	// pushgateway/<host><path>.
 	Name string         `yaml:"name,omitempty"`
 	URL  *commoncfg.URL `yaml:"url"`
 	// Job is the job label of the built-in collectors' groups; empty means
@@ -52,6 +55,8 @@ type PushgatewayConfig struct {
 	HTTPClientConfig commoncfg.HTTPClientConfig `yaml:",inline"`
 
 	deprecated []string
+	// derived: see RemoteWriteConfig.derived.
+	derived string
 }
 
 // DefaultPushgatewayConfig fills what a pushgateway entry leaves out.
@@ -102,19 +107,15 @@ func (c *PushgatewayConfig) Deprecated() []string { return c.deprecated }
 var reservedGrouping = []string{model.JobLabel, model.InstanceLabel, "collector"}
 
 // Validate checks the entry against the global block: it fills the job
-// from global.job and the name from the URL, and refuses grouping labels
-// that would fight with the labels liftpush sets.
+// from global.job, and refuses grouping labels that would fight with the
+// labels liftpush sets. An empty name stays empty: Config.Validate gives
+// default names, as they depend on the other entries.
 func (c *PushgatewayConfig) Validate(global GlobalConfig) error {
 	var errs []error
 	if err := checkHTTPURL("url", c.URL, "the Pushgateway's base URL, e.g. http://pushgateway:9091"); err != nil {
 		errs = append(errs, err)
-	} else {
-		if c.Name == "" {
-			c.Name = "pushgateway/" + c.URL.Host
-		}
-		if strings.Contains(c.URL.Path, "/metrics/") || strings.HasSuffix(c.URL.Path, "/metrics") {
-			errs = append(errs, fmt.Errorf("url: %q includes the /metrics path; give the base URL only, liftpush adds /metrics/job/... itself", c.URL.Redacted()))
-		}
+	} else if strings.Contains(c.URL.Path, "/metrics/") || strings.HasSuffix(c.URL.Path, "/metrics") {
+		errs = append(errs, fmt.Errorf("url: %q includes the /metrics path; give the base URL only, liftpush adds /metrics/job/... itself", c.URL.Redacted()))
 	}
 	if c.Job == "" {
 		c.Job = global.Job

@@ -19,6 +19,9 @@ const (
 
 // RemoteWriteConfig is the Prometheus remote_write subset.
 type RemoteWriteConfig struct {
+	// Name labels the destination's self-metrics and log lines and keys
+	// its spool directory (DirName). Left empty, Config.Validate derives
+	// it from the URL: remote_write/<host><path>.
 	Name                string                      `yaml:"name,omitempty"`
 	URL                 *commoncfg.URL              `yaml:"url"`
 	RemoteTimeout       model.Duration              `yaml:"remote_timeout"`
@@ -27,6 +30,10 @@ type RemoteWriteConfig struct {
 	WriteRelabelConfigs []*relabel.Config           `yaml:"write_relabel_configs,omitempty"`
 	QueueConfig         QueueConfig                 `yaml:"queue_config"`
 	HTTPClientConfig    commoncfg.HTTPClientConfig  `yaml:",inline"`
+
+	// derived is the name Config.Validate gave an unnamed entry, so that
+	// validating again re-derives it instead of reserving it as explicit.
+	derived string
 }
 
 // QueueConfig tunes batching, parallelism and retries of one remote-write
@@ -111,14 +118,12 @@ var reservedHeaders = map[string]struct{}{
 	"Authorization":                     {},
 }
 
-// Validate checks one remote_write entry and names the entry after its URL
-// host when it has no name.
+// Validate checks one remote_write entry. It leaves an empty name empty:
+// default names depend on the other entries, Config.Validate gives them.
 func (c *RemoteWriteConfig) Validate() error {
 	var errs []error
 	if err := checkHTTPURL("url", c.URL, "the receiver's write endpoint, e.g. https://prometheus.example.com/api/v1/write"); err != nil {
 		errs = append(errs, err)
-	} else if c.Name == "" {
-		c.Name = "remote_write/" + c.URL.Host
 	}
 	if c.RemoteTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("remote_timeout: must be positive, got %s", c.RemoteTimeout))
