@@ -4,8 +4,6 @@
 package testinfra
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -68,6 +66,7 @@ func Liftpush(t testing.TB) string {
 		buildPath = filepath.Join(dir, "liftpush")
 		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/liftpush")
 		cmd.Dir = moduleRoot()
+		cmd.SysProcAttr = SysProcAttr()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = errors.New(string(out))
 		}
@@ -87,6 +86,10 @@ func moduleRoot() string {
 type Result struct {
 	Stdout, Stderr string
 	ExitCode       int
+	// MaxRSS is the process' peak resident set size, in bytes.
+	MaxRSS int64
+	// Wall is how long it ran.
+	Wall time.Duration
 }
 
 // Run runs the liftpush binary with args and env (added to the test's
@@ -99,21 +102,9 @@ func Run(t testing.TB, env []string, args ...string) Result {
 // RunStdin is Run with stdin as the process' standard input.
 func RunStdin(t testing.TB, stdin io.Reader, env []string, args ...string) Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, Liftpush(t), args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &stdout, &stderr
-	err := cmd.Run()
-	res := Result{Stdout: stdout.String(), Stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		res.ExitCode = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("running liftpush %v: %v", args, err)
-	}
+	p := startLiftpush(t, stdin, env, args...)
+	p.quiet = true // logged here in full
+	res := p.Wait(time.Minute)
 	t.Logf("liftpush %v -> exit %d\nstderr:\n%s", args, res.ExitCode, res.Stderr)
 	return res
 }
@@ -128,6 +119,7 @@ func startProcess(t testing.TB, dir, name string, args ...string) *exec.Cmd {
 	}
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}

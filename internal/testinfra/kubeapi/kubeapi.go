@@ -34,6 +34,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
 const (
@@ -248,7 +250,9 @@ func (s *Server) run(bin, logName string, args ...string) error {
 	defer logFile.Close() // the child keeps its own descriptor
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	dieWithParent(cmd)
+	// Killed by the kernel when the test binary dies, so a test killed by
+	// a timeout leaves no etcd or apiserver behind.
+	cmd.SysProcAttr = testinfra.SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", bin, err)
 	}
