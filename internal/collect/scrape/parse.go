@@ -33,13 +33,19 @@ type Stats struct {
 	NativeHistograms int
 }
 
+// The exposition formats a file can be in.
+const (
+	ContentTypeText        = "text/plain; version=0.0.4"
+	ContentTypeOpenMetrics = "application/openmetrics-text; version=1.0.0"
+)
+
 // ContentTypeOf guesses the content type of an exposition file: OpenMetrics
 // ends with "# EOF", anything else is read as the Prometheus text format.
 func ContentTypeOf(b []byte) string {
 	if bytes.HasSuffix(bytes.TrimRight(b, "\n"), []byte("# EOF")) {
-		return "application/openmetrics-text; version=1.0.0"
+		return ContentTypeOpenMetrics
 	}
-	return "text/plain; version=0.0.4"
+	return ContentTypeText
 }
 
 // Parse decodes an exposition body in the Prometheus text, OpenMetrics or
