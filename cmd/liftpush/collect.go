@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/liftpush/liftpush/internal/config"
-	"github.com/liftpush/liftpush/internal/metric"
+	"github.com/liftpush/liftpush/internal/pipeline"
+	"github.com/liftpush/liftpush/internal/push"
 )
 
 type collectCmd struct {
@@ -40,23 +39,10 @@ func (c *collectCmd) exec(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	p.Destinations = nil
-	ctx, cancel := context.WithTimeout(context.Background(), p.CycleTimeout)
-	defer cancel()
-	start := time.Now()
-	outcomes := p.Collect(ctx)
-	var all []metric.Family
-	for _, g := range p.Groups(outcomes, start) {
-		all = append(all, g.Families...)
-		all = append(all, g.Self...)
-	}
-	if err := metric.WriteText(os.Stdout, all, c.format == "openmetrics"); err != nil {
-		return fmt.Errorf("writing exposition: %w", err)
-	}
-	for _, o := range outcomes {
-		if o.Err != nil {
-			return errFailed
-		}
+	// The cycle of a push, with stdout as its only destination.
+	p.Destinations = []push.Destination{&pipeline.Printer{W: os.Stdout, OpenMetrics: c.format == "openmetrics"}}
+	if res := p.RunCycle(context.Background()); !res.OK() {
+		return errFailed
 	}
 	return nil
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,14 +14,10 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/liftpush/liftpush/internal/collect/scrape"
 	"github.com/liftpush/liftpush/internal/config"
-	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/pipeline"
-	"github.com/liftpush/liftpush/internal/push"
-	"github.com/liftpush/liftpush/internal/push/remotewrite"
 )
 
 type pushCmd struct {
@@ -27,26 +25,23 @@ type pushCmd struct {
 	file    string
 	labels  []string
 	timeout time.Duration
+	format  string
 }
 
 func newPushCmd(app *kingpin.Application, f *flags) *pushCmd {
 	c := &pushCmd{f: f}
-	cmd := app.Command("push", `Push an exposition file (Prometheus text or OpenMetrics) once, like "promtool push metrics". Samples without a timestamp get the current time; series without a job label get global.job.`)
+	cmd := app.Command("push", `Push an exposition file (Prometheus text or OpenMetrics) once, like "promtool push metrics". The file is read as it is sent, in bounded memory. There is no overall deadline: the push goes on while receivers accept data, and gives up on one that accepts nothing for global.cycle_timeout. Samples without a timestamp get the current time; series without a job label get global.job.`)
 	f.addConfigFlags(cmd)
 	cmd.Flag("label", "Label to set on every series, name=value. Repeatable; overrides the file's value.").
 		PlaceHolder("NAME=VALUE").StringsVar(&c.labels)
-	cmd.Flag("timeout", "How long the whole push may take, retries included (default: global.cycle_timeout).").DurationVar(&c.timeout)
+	cmd.Flag("timeout", "A hard bound on the whole push, retries included (default: none; a stalled receiver is given up on after global.cycle_timeout).").DurationVar(&c.timeout)
+	cmd.Flag("format", "Input format: auto (OpenMetrics if the input ends with # EOF), text or openmetrics.").
+		Default("auto").EnumVar(&c.format, "auto", "text", "openmetrics")
 	cmd.Arg("file", "Exposition file, or - for standard input.").Required().StringVar(&c.file)
 	return c
 }
 
 func (c *pushCmd) name() string { return "push" }
-
-// streamer is a destination that takes data as it is parsed, so a file of
-// any size goes through in bounded memory.
-type streamer interface {
-	NewWriter(ctx context.Context) *remotewrite.Writer
-}
 
 func (c *pushCmd) exec(logger *slog.Logger) error {
 	cfg, err := c.f.load(false)
@@ -64,97 +59,65 @@ func (c *pushCmd) exec(logger *slog.Logger) error {
 		}
 		set[k] = v
 	}
-	body, err := readInput(c.file)
+	in, ctype, closeIn, err := c.open()
 	if err != nil {
 		return usageError{err}
 	}
-	dests, err := destinations(cfg, logger)
+	defer closeIn()
+	// The file's series are all there is to push: no collector is built.
+	cfg.Spacelift, cfg.Kubernetes, cfg.ScrapeConfigs = nil, nil, nil
+	p, err := newPipeline(cfg, logger)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sigctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	timeout := time.Duration(cfg.Global.CycleTimeout)
-	if c.timeout > 0 {
-		timeout = c.timeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := pipeline.Graceful(sigctx, time.Duration(cfg.Global.ShutdownTimeout))
 	defer cancel()
-
-	start := time.Now()
-	var (
-		writers  []*remotewrite.Writer
-		buffered []push.Destination
-		held     []metric.Family
-	)
-	for _, d := range dests {
-		if s, ok := d.(streamer); ok {
-			writers = append(writers, s.NewWriter(ctx))
-		} else {
-			buffered = append(buffered, d)
-		}
+	if c.timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
 	}
-	dec := &pipeline.Decorator{Job: cfg.Global.Job, External: labels.FromMap(cfg.Global.ExternalLabels), T: start.UnixMilli()}
-	lb := labels.NewBuilder(labels.EmptyLabels())
-	chunk := 0
-	for _, rw := range cfg.RemoteWrite {
-		chunk = max(chunk, rw.QueueConfig.MaxSamplesPerSend)
-	}
-	st, perr := scrape.Parse(body, scrape.ContentTypeOf(body), scrape.ParseOptions{HonorTimestamps: true, ChunkSamples: max(chunk, 1000)}, func(f metric.Family) error {
-		if len(set) > 0 {
-			for i := range f.Samples {
-				lb.Reset(f.Samples[i].Labels)
-				for k, v := range set {
-					lb.Set(k, v)
-				}
-				f.Samples[i].Labels = lb.Labels()
-			}
-		}
-		dec.Decorate(&f)
-		for _, w := range writers {
-			w.Append(&f)
-		}
-		if len(buffered) > 0 {
-			held = append(held, f)
-		}
-		return nil
+	res := p.Push(ctx, pipeline.PushInput{
+		Name: c.file, R: in, ContentType: ctype, Labels: set,
+		Stall: time.Duration(cfg.Global.CycleTimeout),
 	})
-	if perr != nil {
-		logger.Error("parsing input; pushing what was parsed before the error", "file", c.file, "err", perr)
-	}
-	var reports []push.Report
-	for _, w := range writers {
-		reports = append(reports, w.Close())
-	}
-	for _, d := range buffered {
-		r := d.Deliver(ctx, []metric.Group{{Collector: "push", Up: perr == nil, Families: held}})
-		r.Destination = d.Name()
-		reports = append(reports, r)
-	}
-	ok := perr == nil
-	attrs := []any{"file", c.file, "samples", st.Samples, "duration", time.Since(start).Round(time.Millisecond)}
-	for _, r := range reports {
-		ok = ok && r.Err == nil
-		attrs = append(attrs, r.LogAttr())
-	}
-	logger.Info("push finished", attrs...)
-	if !ok {
+	if !res.OK() {
 		return errFailed
 	}
 	return nil
 }
 
-func readInput(name string) ([]byte, error) {
-	if name == "-" {
-		b, err := io.ReadAll(os.Stdin)
-		if err != nil {
-			return nil, fmt.Errorf("reading standard input: %w", err)
+// sniffSize is how much of standard input is looked at to tell OpenMetrics
+// from the text format; larger input is read as text unless --format says.
+const sniffSize = 4 << 20
+
+// open opens the input and tells its format.
+func (c *pushCmd) open() (io.Reader, string, func(), error) {
+	fixed := map[string]string{"text": scrape.ContentTypeText, "openmetrics": scrape.ContentTypeOpenMetrics}[c.format]
+	if c.file == "-" {
+		br := bufio.NewReaderSize(os.Stdin, sniffSize)
+		if fixed != "" {
+			return br, fixed, func() {}, nil
 		}
-		return b, nil
+		head, err := br.Peek(sniffSize)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, "", nil, fmt.Errorf("reading standard input: %w", err)
+		}
+		return br, scrape.ContentTypeOf(head), func() {}, nil
 	}
-	b, err := os.ReadFile(name)
+	f, err := os.Open(c.file)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
+		return nil, "", nil, fmt.Errorf("reading %s: %w", c.file, err)
 	}
-	return b, nil
+	ctype := fixed
+	if ctype == "" {
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, "", nil, fmt.Errorf("reading %s: %w", c.file, err)
+		}
+		ctype = scrape.DetectContentType(f, st.Size())
+	}
+	return f, ctype, func() { f.Close() }, nil
 }

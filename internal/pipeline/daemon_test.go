@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -13,20 +15,32 @@ import (
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
+// concurrency counts what runs at once, across collectors.
+type concurrency struct{ now, maxNow atomic.Int32 }
+
+func (c *concurrency) enter() func() {
+	n := c.now.Add(1)
+	for m := c.maxNow.Load(); n > m && !c.maxNow.CompareAndSwap(m, n); m = c.maxNow.Load() {
+	}
+	return func() { c.now.Add(-1) }
+}
+
 // countingCollector counts its runs, and the most that ever ran at once,
 // and takes d of (virtual) time.
 type countingCollector struct {
-	runs, now, maxNow atomic.Int32
-	d                 time.Duration
+	concurrency
+	shared *concurrency // also counted here when set
+	runs   atomic.Int32
+	d      time.Duration
 }
 
 func (c *countingCollector) Name() string { return "counting" }
 
 func (c *countingCollector) Collect(ctx context.Context) ([]metric.Family, error) {
 	c.runs.Add(1)
-	n := c.now.Add(1)
-	defer c.now.Add(-1)
-	for m := c.maxNow.Load(); n > m && !c.maxNow.CompareAndSwap(m, n); m = c.maxNow.Load() {
+	defer c.enter()()
+	if c.shared != nil {
+		defer c.shared.enter()()
 	}
 	select {
 	case <-time.After(c.d):
@@ -35,7 +49,7 @@ func (c *countingCollector) Collect(ctx context.Context) ([]metric.Family, error
 	return nil, nil
 }
 
-func TestRunSchedule(t *testing.T) {
+func TestDaemonSchedule(t *testing.T) {
 	tests := []struct {
 		name     string
 		spec     string
@@ -99,7 +113,8 @@ func TestRunSchedule(t *testing.T) {
 				}
 				ctx, cancel := context.WithTimeout(t.Context(), tt.run)
 				defer cancel()
-				p.RunSchedule(ctx, sched)
+				d := &Daemon{Pipeline: p, Schedule: sched, ShutdownTimeout: time.Hour}
+				d.Run(ctx)
 				if got := c.runs.Load(); got != tt.wantRuns {
 					t.Errorf("collector ran %d times in %s, want %d", got, tt.run, tt.wantRuns)
 				}
@@ -109,4 +124,79 @@ func TestRunSchedule(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestDaemonReloadNeverOverlaps reloads at odd moments, during cycles and
+// between them, into a new collector each time: the new configuration only
+// ever starts with the next cycle, so two cycles never run at once, and
+// every reloaded collector gets its turn.
+func TestDaemonReloadNeverOverlaps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sched, err := config.ParseSchedule("@every 1s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var shared concurrency
+		var made []*countingCollector
+		newCollector := func() *countingCollector {
+			c := &countingCollector{shared: &shared, d: 1500 * time.Millisecond}
+			made = append(made, c)
+			return c
+		}
+		p := &Pipeline{
+			Collectors:   []collect.Collector{newCollector()},
+			Job:          "liftpush",
+			CycleTimeout: time.Minute,
+			Logger:       slog.New(slog.DiscardHandler),
+		}
+		d := &Daemon{
+			Pipeline: p, Schedule: sched, ShutdownTimeout: time.Minute,
+			Load: func() (*config.Config, error) {
+				cfg := config.Default()
+				cfg.Global.Schedule = "@every 1s"
+				return cfg, nil
+			},
+		}
+		d.build = func(cfg *config.Config) (*built, error) {
+			return &built{cfg: cfg, collectors: []collect.Collector{newCollector()}}, nil
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		wg.Go(func() {
+			// 700 ms apart: some land in a running cycle, some between.
+			for i := 0; ; i++ {
+				time.Sleep(700 * time.Millisecond)
+				err := d.Reload()
+				if errors.Is(err, ErrStopped) {
+					return
+				}
+				if err != nil {
+					t.Errorf("reload %d: %v", i, err)
+				}
+			}
+		})
+		d.Run(ctx)
+		if m := shared.maxNow.Load(); m != 1 {
+			t.Errorf("%d cycles ran at once across reloads, want 1", m)
+		}
+		ran := 0
+		for _, c := range made {
+			ran += int(c.runs.Load())
+			if c.runs.Load() > 1 {
+				t.Errorf("a collector ran %d times: each reload comes before the next cycle", c.runs.Load())
+			}
+		}
+		// Cycles of 1.5 s on a 1 s schedule, every other tick: ten or so.
+		if ran < 8 {
+			t.Errorf("%d cycles in 20s, want about 10", ran)
+		}
+		if !d.Ready() {
+			t.Error("not ready after cycles finished")
+		}
+		if v := p.reloadSelf(); len(v) != 2 || v[0].Samples[0].Value != 1 {
+			t.Errorf("reload self-metrics = %v, want successful", v)
+		}
+	})
 }

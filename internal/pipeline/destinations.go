@@ -15,12 +15,6 @@ import (
 	"github.com/liftpush/liftpush/internal/push"
 )
 
-// budgeted is a destination with its own delivery budget inside the cycle
-// (the pushgateway timeout key). Zero means the rest of the cycle.
-type budgeted interface {
-	Timeout() time.Duration
-}
-
 // closer is a destination with work to do at graceful shutdown (the
 // Pushgateway's delete_on_shutdown).
 type closer interface {
@@ -33,18 +27,6 @@ type destinationState struct {
 	sent        int
 	dropped     map[string]int // every reason ever seen, 0 when not in the last delivery
 	lastSuccess float64        // Unix seconds, 0 before the first success
-}
-
-// deliverOne runs one destination under its own budget, so that a slow
-// destination gives up by its own deadline while the others are unaffected
-// (they run concurrently; see Deliver).
-func (p *Pipeline) deliverOne(ctx context.Context, d push.Destination, groups []metric.Group) push.Report {
-	if b, ok := d.(budgeted); ok && b.Timeout() > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, b.Timeout())
-		defer cancel()
-	}
-	return d.Deliver(ctx, groups)
 }
 
 // recordDeliveries keeps the reports of this cycle for the self-metrics of

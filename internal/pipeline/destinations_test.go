@@ -38,15 +38,24 @@ type budgetDestination struct {
 	closed  bool
 }
 
-func (d *budgetDestination) Name() string           { return d.name }
-func (d *budgetDestination) Endpoint() string       { return "fake://" + d.name }
-func (d *budgetDestination) Timeout() time.Duration { return d.budget }
+func (d *budgetDestination) Name() string     { return d.name }
+func (d *budgetDestination) Endpoint() string { return "fake://" + d.name }
+func (d *budgetDestination) Open(ctx context.Context, _ push.Options) push.Delivery {
+	return &collecting{ctx: ctx, deliver: d.Deliver}
+}
 func (d *budgetDestination) Close(context.Context) error {
 	d.closed = true
 	return nil
 }
 
+// Deliver takes the whole delivery at Close, under the destination's own
+// budget, as the Pushgateway does.
 func (d *budgetDestination) Deliver(ctx context.Context, groups []metric.Group) push.Report {
+	if d.budget > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.budget)
+		defer cancel()
+	}
 	start := time.Now()
 	defer func() {
 		d.mu.Lock()
@@ -68,6 +77,16 @@ func (d *budgetDestination) Deliver(ctx context.Context, groups []metric.Group) 
 	}
 	return d.report
 }
+
+// collecting is a delivery that hands every group to deliver at Close.
+type collecting struct {
+	ctx     context.Context
+	deliver func(context.Context, []metric.Group) push.Report
+	groups  []metric.Group
+}
+
+func (c *collecting) Write(g *metric.Group) { c.groups = append(c.groups, *g) }
+func (c *collecting) Close() push.Report    { return c.deliver(c.ctx, c.groups) }
 
 // processSeries renders the destination self-metrics of a process group as
 // "name{labels} value" lines.

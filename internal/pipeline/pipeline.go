@@ -1,6 +1,6 @@
-// Package pipeline runs a cycle: collect from every source concurrently,
-// decorate, then deliver to every destination concurrently. The scheduler
-// for daemon mode lives here too.
+// Package pipeline runs a delivery: data from the collectors (a cycle) or
+// from a file (push), decorated, handed to every destination as it is
+// produced. The daemon's scheduler, reload and drain live here too.
 package pipeline
 
 import (
@@ -23,8 +23,10 @@ import (
 const collectShare = 0.6
 
 // Pipeline holds what lives across cycles: collectors (with their cached
-// clients and tokens) and the last success time of each collector.
-// RunCycle must not be called concurrently; the scheduler guarantees it.
+// clients and tokens), destinations, and what the self-metrics remember.
+//
+// RunCycle and Push must not be called concurrently, nor with Apply; the
+// daemon guarantees it. Metrics may be gathered at any time.
 type Pipeline struct {
 	Collectors     []collect.Collector
 	Destinations   []push.Destination
@@ -33,6 +35,12 @@ type Pipeline struct {
 	CycleTimeout   time.Duration
 	Logger         *slog.Logger
 	Now            func() time.Time
+
+	built   *built // what New or Build made, for the next reload
+	opts    Options
+	reload  reloadState
+	selfMu  sync.Mutex
+	lastOut []metric.Family // the last cycle's self-metrics, undecorated, for /metrics
 
 	lastSuccess  map[string]float64
 	destinations map[string]*destinationState // see destinations.go
@@ -68,14 +76,19 @@ func (r Result) OK() bool {
 	return true
 }
 
-// RunCycle collects once and delivers to every destination.
+// RunCycle collects once and delivers to every destination, all within
+// cycle_timeout.
 func (p *Pipeline) RunCycle(ctx context.Context) Result {
 	ctx, cancel := context.WithTimeout(ctx, p.CycleTimeout)
 	defer cancel()
 	start := p.now()
 	outcomes := p.Collect(ctx)
 	groups := p.Groups(outcomes, start)
-	reports := p.Deliver(ctx, groups)
+	reports := p.deliver(ctx, push.Options{}, func(emit func(*metric.Group)) {
+		for i := range groups {
+			emit(&groups[i])
+		}
+	})
 	p.recordDeliveries(reports, p.now())
 	res := Result{Outcomes: outcomes, Reports: reports}
 	p.logSummary(res, p.now().Sub(start))
@@ -122,42 +135,45 @@ func (p *Pipeline) Groups(outcomes []Outcome, at time.Time) []metric.Group {
 	if p.lastSuccess == nil {
 		p.lastSuccess = map[string]float64{}
 	}
-	d := &Decorator{Job: p.Job, External: p.ExternalLabels, T: at.UnixMilli()}
 	groups := make([]metric.Group, 0, len(outcomes)+1)
+	var self []metric.Family
 	for _, o := range outcomes {
 		if o.Err == nil {
 			p.lastSuccess[o.Collector] = float64(at.UnixMilli()) / 1000
 		}
 		g := metric.Group{Collector: o.Collector, Up: o.Err == nil, Families: o.Families, Self: collectorSelf(o, p.lastSuccess[o.Collector])}
+		self = append(self, g.Self...)
+		groups = append(groups, g)
+	}
+	process := append([]metric.Family{BuildInfo()}, p.reloadSelf()...)
+	process = append(process, p.destinationSelf()...)
+	self = append(self, process...)
+	groups = append(groups, metric.Group{Up: true, Self: process})
+	p.keepSelf(self)
+	d := &Decorator{Job: p.Job, External: p.ExternalLabels, T: at.UnixMilli()}
+	for gi := range groups {
+		g := &groups[gi]
 		for i := range g.Families {
 			d.Decorate(&g.Families[i])
 		}
+		// Self-metrics are also kept for /metrics: decorate copies.
+		g.Self = cloneSamples(g.Self)
 		for i := range g.Self {
 			d.Decorate(&g.Self[i])
 		}
-		groups = append(groups, g)
 	}
-	process := append([]metric.Family{BuildInfo()}, p.destinationSelf()...)
-	for i := range process {
-		d.Decorate(&process[i])
-	}
-	return append(groups, metric.Group{Up: true, Self: process})
+	return groups
 }
 
-// Deliver hands the groups to every destination concurrently, each under
-// its own budget; a slow one does not hold up the others.
-func (p *Pipeline) Deliver(ctx context.Context, groups []metric.Group) []push.Report {
-	reports := make([]push.Report, len(p.Destinations))
-	var wg sync.WaitGroup
-	for i, d := range p.Destinations {
-		wg.Go(func() {
-			rep := p.deliverOne(ctx, d, groups)
-			rep.Destination = d.Name()
-			reports[i] = rep
-		})
+// cloneSamples copies the sample slices of fams, so decorating the copy in
+// place leaves the originals as they were.
+func cloneSamples(fams []metric.Family) []metric.Family {
+	out := make([]metric.Family, len(fams))
+	for i, f := range fams {
+		f.Samples = append([]metric.Sample(nil), f.Samples...)
+		out[i] = f
 	}
-	wg.Wait()
-	return reports
+	return out
 }
 
 // logSummary writes the one line a run ends with: per collector samples and

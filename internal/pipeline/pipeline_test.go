@@ -213,6 +213,10 @@ type fakeDestination struct {
 func (d *fakeDestination) Name() string     { return d.name }
 func (d *fakeDestination) Endpoint() string { return "fake://" + d.name }
 
+func (d *fakeDestination) Open(ctx context.Context, _ push.Options) push.Delivery {
+	return &collecting{ctx: ctx, deliver: d.Deliver}
+}
+
 func (d *fakeDestination) Deliver(ctx context.Context, groups []metric.Group) push.Report {
 	n := 0
 	for _, g := range groups {

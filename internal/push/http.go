@@ -37,41 +37,50 @@ type Classifier struct {
 	Clock     Clock
 }
 
+// Answer is what a receiver said to an accepted request: its status and
+// headers (remote-write 2.0 reports what it stored in headers).
+type Answer struct {
+	Status int
+	Header http.Header
+}
+
 // Do sends req (whose context may be shorter than budget, e.g. a per-request
-// timeout) and returns nil on 2xx, a *RecoverableError worth retrying, or a
-// final error (*HTTPError for an answer). Once budget is over, a network
-// error is final too: there is no time left to retry in. The body is always
-// drained and closed so the connection is reused.
-func (c Classifier) Do(budget context.Context, client *http.Client, req *http.Request) error {
+// timeout) and returns the answer on 2xx, or else a *RecoverableError worth
+// retrying or a final error (*HTTPError for an answer). Once budget is over,
+// a network error is final too: there is no time left to retry in. The body
+// is always drained and closed so the connection is reused.
+func (c Classifier) Do(budget context.Context, client *http.Client, req *http.Request) (Answer, error) {
 	resp, err := client.Do(req)
 	if err != nil {
 		if budget.Err() != nil {
-			return err
+			return Answer{}, err
 		}
-		return &RecoverableError{Err: err}
+		return Answer{}, &RecoverableError{Err: err}
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 	}()
 	if resp.StatusCode/100 == 2 {
-		return nil
+		return Answer{Status: resp.StatusCode, Header: resp.Header}, nil
 	}
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
 	herr := &HTTPError{Status: resp.StatusCode, Body: strings.TrimSpace(string(snippet))}
 	switch {
 	case resp.StatusCode/100 == 5 && c.Permanent != nil && c.Permanent(herr.Body):
-		return herr
+		return Answer{}, herr
 	case resp.StatusCode/100 == 5:
-		return &RecoverableError{Err: herr}
+		return Answer{}, &RecoverableError{Err: herr}
 	case resp.StatusCode == http.StatusTooManyRequests && c.RetryOn429:
-		return &RecoverableError{Err: herr, RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), c.Clock.Now())}
+		return Answer{}, &RecoverableError{Err: herr, RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), c.Clock.Now())}
 	}
-	return herr
+	return Answer{}, herr
 }
 
-// DropReason names why a delivery finally failed: "timeout" when it was
-// still failing when its budget ran out, "http_<status>" for a final answer,
+// DropReason names why a delivery finally failed: "stalled" when the
+// receiver stopped accepting (see WithStall), "shutdown" when the process
+// stopped before it was done, "timeout" when it was still
+// failing when its budget ran out, "http_<status>" for a final answer,
 // "error" for anything else.
 func DropReason(budget context.Context, err error) string {
 	var (
@@ -79,6 +88,10 @@ func DropReason(budget context.Context, err error) string {
 		herr *HTTPError
 	)
 	switch {
+	case errors.Is(context.Cause(budget), ErrStalled):
+		return "stalled"
+	case errors.Is(context.Cause(budget), ErrShutdown):
+		return "shutdown"
 	case errors.As(err, &rec), budget.Err() != nil:
 		return "timeout"
 	case errors.As(err, &herr):

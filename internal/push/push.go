@@ -9,21 +9,54 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
-// Destination delivers one cycle's groups to one receiver.
+// Destination is one receiver. Each delivery (one cycle, or one push of a
+// file) is opened, fed and closed; a destination keeps what must outlive a
+// delivery, such as the Pushgateway groups to delete at shutdown.
 //
-// Deliver is called once per cycle and never concurrently with itself; the
-// pipeline calls different destinations concurrently. It must return by the
-// time ctx is done (ctx carries the cycle deadline) and report what happened
-// to every sample it was given: sent, or dropped with a reason. The groups are
-// shared between destinations and must not be modified.
+// Open is never called while another delivery of the same destination is
+// open; the pipeline opens different destinations concurrently.
 type Destination interface {
 	Name() string
+	// Endpoint names the receiver in log lines, credentials redacted.
 	Endpoint() string
-	Deliver(ctx context.Context, groups []metric.Group) Report
+	// Open starts a delivery bounded by ctx: by the time ctx is done, Close
+	// returns. ctx may have no deadline (push FILE); opts.Stall then bounds
+	// a receiver that stops accepting.
+	Open(ctx context.Context, opts Options) Delivery
+}
+
+// Options tunes one delivery.
+type Options struct {
+	// Stall, when positive, ends the delivery once the receiver has
+	// accepted nothing for this long while a request was pending.
+	Stall time.Duration
+}
+
+// Delivery takes one delivery's data as it is produced.
+//
+// Write and Close are called from one goroutine. Write may block while the
+// destination's requests are in flight, which keeps memory bounded for any
+// input size; it must not modify g, and may keep references to it until
+// Close. Close waits for every sample to be sent or dropped and reports
+// what happened to each of them.
+type Delivery interface {
+	Write(g *metric.Group)
+	Close() Report
+}
+
+// DeliverGroups delivers whole groups in one delivery: the shape of a
+// collection cycle, and of most tests.
+func DeliverGroups(ctx context.Context, d Destination, opts Options, groups []metric.Group) Report {
+	dl := d.Open(ctx, opts)
+	for i := range groups {
+		dl.Write(&groups[i])
+	}
+	return dl.Close()
 }
 
 // Report is the outcome of one delivery, in samples.

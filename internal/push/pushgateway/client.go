@@ -82,21 +82,49 @@ func (c *Client) Name() string { return c.cfg.Name }
 // Endpoint implements push.Destination; credentials in the URL are redacted.
 func (c *Client) Endpoint() string { return c.cfg.URL.Redacted() }
 
-// Timeout is the destination's budget inside the cycle; 0 means the rest
-// of the cycle.
-func (c *Client) Timeout() time.Duration { return time.Duration(c.cfg.Timeout) }
-
 // request is one group's push.
 type request struct {
 	*body
 	method string
 }
 
-// Deliver implements push.Destination. On a collector's success its groups
+// delivery buffers one delivery's groups: a Pushgateway group is replaced
+// as a whole, so nothing can be sent before all of its data is in.
+type delivery struct {
+	c      *Client
+	ctx    context.Context
+	opts   push.Options
+	groups []metric.Group
+}
+
+// Open implements push.Destination.
+func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
+	return &delivery{c: c, ctx: ctx, opts: opts}
+}
+
+// Write implements push.Delivery. Parts of one collector's data (a streamed
+// file) end up in the same Pushgateway group.
+func (d *delivery) Write(g *metric.Group) { d.groups = append(d.groups, *g) }
+
+// Close implements push.Delivery: it pushes every group under the
+// destination's own timeout, when it has one.
+func (d *delivery) Close() push.Report {
+	ctx := d.ctx
+	if t := time.Duration(d.c.cfg.Timeout); t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	ctx, prog, stop := push.WithStall(ctx, d.opts.Stall, d.c.clock)
+	defer stop()
+	return d.c.deliver(ctx, prog, d.groups)
+}
+
+// deliver pushes the groups. On a collector's success its groups
 // are replaced (PUT, or POST with method: post); on its failure only its
 // self-metrics are POSTed, which leaves its last good values and its last
 // success timestamp in the Pushgateway while liftpush_collector_up turns 0.
-func (c *Client) Deliver(ctx context.Context, groups []metric.Group) push.Report {
+func (c *Client) deliver(ctx context.Context, prog *push.Progress, groups []metric.Group) push.Report {
 	rep := push.Report{Destination: c.cfg.Name}
 	reqs := c.plan(groups, &rep)
 	var (
@@ -107,7 +135,9 @@ func (c *Client) Deliver(ctx context.Context, groups []metric.Group) push.Report
 	for range min(parallel, len(reqs)) {
 		wg.Go(func() {
 			for r := range next {
+				prog.Begin()
 				sent, retried, reason, err := c.send(ctx, r)
+				prog.End(err == nil)
 				mu.Lock()
 				rep.Sent += sent
 				rep.Retried += retried
@@ -146,6 +176,8 @@ func (c *Client) plan(groups []metric.Group, rep *push.Report) []request {
 			byPath[p] = b
 			order = append(order, b)
 		}
+		// A collector streamed in parts is up only if every part is.
+		b.up = b.up && up
 		return b
 	}
 	add := func(b *body, f *metric.Family, self bool) {
@@ -314,7 +346,8 @@ func (c *Client) do(ctx context.Context, method, path, ctype string, payload []b
 	}
 	// 429 is not something a Pushgateway says, but a proxy in front of it
 	// may; its Retry-After is honoured.
-	return push.Classifier{RetryOn429: true, Clock: c.clock}.Do(ctx, c.client, req)
+	_, err = push.Classifier{RetryOn429: true, Clock: c.clock}.Do(ctx, c.client, req)
+	return err
 }
 
 // Close deletes every group this destination pushed when

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/liftpush/liftpush/internal/metric"
+	"github.com/liftpush/liftpush/internal/push"
 )
 
 func benchFamily(n int) metric.Family {
@@ -41,7 +42,7 @@ func BenchmarkEncode(b *testing.B) {
 			bt.ends = append(bt.ends, len(bt.labels))
 			bt.samples = append(bt.samples, prompb.Sample{Value: s.Value, Timestamp: s.T})
 		}
-		bt.encode()
+		encodeV1(bt)
 		bt.reset()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(f.Samples)), "ns/sample")
@@ -76,8 +77,8 @@ func BenchmarkWriter(b *testing.B) {
 	f := benchFamily(100_000)
 	b.ReportAllocs()
 	for b.Loop() {
-		w := cl.NewWriter(b.Context())
-		w.Append(&f)
+		w := cl.Open(b.Context(), push.Options{})
+		w.Write(&metric.Group{Families: []metric.Family{f}})
 		if rep := w.Close(); rep.Sent != len(f.Samples) {
 			b.Fatalf("sent %d", rep.Sent)
 		}

@@ -1,6 +1,7 @@
-// Package remotewrite is the Prometheus remote-write 1.0 destination:
-// gogo-marshalled prompb.WriteRequest, snappy block format, sharded batches
-// that keep every series in order, classified retries.
+// Package remotewrite is the Prometheus remote-write destination: series are
+// batched into shards that keep every series in order (writer.go), each
+// batch is encoded into one request body (format.go), and Store sends a body
+// and classifies the answer.
 package remotewrite
 
 import (
@@ -16,12 +17,10 @@ import (
 	commoncfg "github.com/prometheus/common/config"
 
 	"github.com/liftpush/liftpush/internal/config"
-	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
 )
 
-// Client is one remote-write destination. It is safe for concurrent use;
-// Deliver is called once per cycle.
+// Client is one remote-write destination. It is safe for concurrent use.
 type Client struct {
 	cfg    *config.RemoteWriteConfig
 	client *http.Client
@@ -31,8 +30,11 @@ type Client struct {
 	clock  push.Clock
 }
 
-// New builds the destination of one remote_write entry.
+// New builds the destination of one validated remote_write entry.
 func New(cfg *config.RemoteWriteConfig, logger *slog.Logger, userAgent string) (*Client, error) {
+	if _, ok := formats[cfg.ProtobufMessage]; !ok {
+		return nil, fmt.Errorf("remote_write %s: protobuf_message %q is not supported", cfg.Name, cfg.ProtobufMessage)
+	}
 	client, err := commoncfg.NewClientFromConfig(cfg.HTTPClientConfig, cfg.Name)
 	if err != nil {
 		return nil, fmt.Errorf("remote_write %s: building HTTP client: %w", cfg.Name, err)
@@ -53,27 +55,31 @@ func (c *Client) Name() string { return c.cfg.Name }
 // Endpoint implements push.Destination; credentials in the URL are redacted.
 func (c *Client) Endpoint() string { return c.cfg.URL.Redacted() }
 
-// Deliver implements push.Destination.
-func (c *Client) Deliver(ctx context.Context, groups []metric.Group) push.Report {
-	w := c.NewWriter(ctx)
-	for gi := range groups {
-		for fi := range groups[gi].Families {
-			w.Append(&groups[gi].Families[fi])
-		}
-		for fi := range groups[gi].Self {
-			w.Append(&groups[gi].Self[fi])
-		}
-	}
-	return w.Close()
+// Result is what a receiver answered to an accepted request.
+type Result struct {
+	Status int
+	// Samples, Histograms and Exemplars are the receiver's
+	// X-Prometheus-Remote-Write-*-Written counts; WrittenKnown is false
+	// when it sent none of these headers, as every 1.0 receiver does.
+	Samples, Histograms, Exemplars int
+	WrittenKnown                   bool
 }
 
-// store sends one encoded request; push.Classifier sorts the answer.
-func (c *Client) store(parent context.Context, body []byte, attempt int) error {
-	ctx, cancel := context.WithTimeout(parent, time.Duration(c.cfg.RemoteTimeout))
+// Store sends one encoded request body of the given protobuf message
+// (config.WriteRequestV1, ...) and classifies the answer: a Result on 2xx, a
+// *push.RecoverableError worth retrying, or a final error (*push.HTTPError
+// for an answer). attempt > 0 sets Retry-Attempt. It is the one step that
+// puts bytes on the wire, shared by fresh batches and anything replayed.
+func (c *Client) Store(ctx context.Context, body []byte, message string, attempt int) (Result, error) {
+	f, ok := formats[message]
+	if !ok {
+		return Result{}, fmt.Errorf("unknown protobuf message %q", message)
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Duration(c.cfg.RemoteTimeout))
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("building request: %w", err)
+		return Result{}, fmt.Errorf("building request: %w", err)
 	}
 	for k, v := range c.cfg.Headers {
 		req.Header.Set(k, string(v))
@@ -81,17 +87,43 @@ func (c *Client) store(parent context.Context, body []byte, attempt int) error {
 	// Set after the user's headers: the protocol's own are not
 	// overridable (config validation also refuses them).
 	req.Header.Set("Content-Encoding", "snappy")
-	req.Header.Set("Content-Type", "application/x-protobuf")
-	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	req.Header.Set("Content-Type", f.contentType)
+	req.Header.Set("X-Prometheus-Remote-Write-Version", f.version)
 	req.Header.Set("User-Agent", c.ua)
 	if attempt > 0 {
 		req.Header.Set("Retry-Attempt", strconv.Itoa(attempt))
 	}
-	return push.Classifier{
+	ans, err := push.Classifier{
 		RetryOn429: c.cfg.QueueConfig.RetryOnRateLimit,
 		Permanent:  permanent5xx,
 		Clock:      c.clock,
-	}.Do(parent, c.client, req)
+	}.Do(ctx, c.client, req)
+	if err != nil {
+		return Result{}, err
+	}
+	return resultOf(ans), nil
+}
+
+// resultOf reads the -Written headers of the remote-write 2.0 spec.
+func resultOf(a push.Answer) Result {
+	r := Result{Status: a.Status}
+	for _, h := range []struct {
+		name string
+		dst  *int
+	}{
+		{"X-Prometheus-Remote-Write-Samples-Written", &r.Samples},
+		{"X-Prometheus-Remote-Write-Histograms-Written", &r.Histograms},
+		{"X-Prometheus-Remote-Write-Exemplars-Written", &r.Exemplars},
+	} {
+		v := a.Header.Get(h.name)
+		if v == "" {
+			continue
+		}
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			*h.dst, r.WrittenKnown = n, true
+		}
+	}
+	return r
 }
 
 // permanent5xx recognises 5xx answers that will never succeed. Prometheus

@@ -14,6 +14,7 @@ import (
 
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
+	"github.com/liftpush/liftpush/internal/push"
 )
 
 // TestWireConformance checks what a receiver sees: the four protocol
@@ -35,7 +36,7 @@ func TestWireConformance(t *testing.T) {
 
 	const series, rounds = 20, 5
 	const t0 = int64(1_700_000_000_123)
-	w := cl.NewWriter(t.Context())
+	w := cl.Open(t.Context(), push.Options{})
 	for round := range rounds {
 		// Each round appends one sample per series, one millisecond
 		// later than the round before: the receiver must see each
@@ -49,12 +50,12 @@ func TestWireConformance(t *testing.T) {
 				T:      t0 + int64(round),
 			})
 		}
-		w.Append(&f)
+		w.Write(&metric.Group{Families: []metric.Family{f}})
 	}
 	counter := metric.Family{Name: "wire_test_total", Help: "A counter.", Type: model.MetricTypeCounter, Samples: []metric.Sample{
 		{Labels: labels.FromStrings("__name__", "wire_test_total"), Value: 3, T: t0},
 	}}
-	w.Append(&counter)
+	w.Write(&metric.Group{Families: []metric.Family{counter}})
 	rep := w.Close()
 
 	total := series*rounds + 1
@@ -158,8 +159,8 @@ remote_write:
 		{Labels: labels.FromStrings("a", "no name"), Value: 3, T: 1},
 		{Labels: labels.FromStrings("__name__", "bad_value", "v", "\xff"), Value: 4, T: 1},
 	}}
-	w := cl.NewWriter(t.Context())
-	w.Append(&f)
+	w := cl.Open(t.Context(), push.Options{})
+	w.Write(&metric.Group{Families: []metric.Family{f}})
 	rep := w.Close()
 	if diff := cmp.Diff(map[string]int{"relabel": 1, "invalid_labels": 2}, rep.Dropped); diff != "" {
 		t.Errorf("dropped (-want +got):\n%s", diff)

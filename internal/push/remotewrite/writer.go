@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
@@ -15,16 +14,19 @@ import (
 	"github.com/liftpush/liftpush/internal/push"
 )
 
-// Writer streams families into batched requests. Each series is hashed to one
-// of max_shards shards; a shard sends its batches one after the other, so the
-// samples of a series arrive in the order they were appended, while shards
-// run in parallel.
+// writer is one delivery: it streams families into batched requests. Each
+// series is hashed to one of max_shards shards; a shard sends its batches
+// one after the other, so the samples of a series arrive in the order they
+// were written, while shards run in parallel.
 //
-// Append and Close must be called from one goroutine. Append blocks while
-// every shard is busy, which keeps memory bounded for any input size.
-type Writer struct {
+// Write blocks while every shard is busy, which keeps memory bounded for
+// any input size.
+type writer struct {
 	c      *Client
 	ctx    context.Context
+	prog   *push.Progress
+	stop   func()
+	enc    format
 	shards []*shard
 	lb     *labels.Builder
 	seen   map[string]struct{} // families whose metadata was queued
@@ -36,39 +38,29 @@ type Writer struct {
 	wg     sync.WaitGroup
 }
 
-// batch is one request in the making. Labels and samples live in two slabs
-// so a batch of thousands of series costs a handful of allocations; the
-// TimeSeries are assembled from offsets just before encoding.
-type batch struct {
-	labels  []prompb.Label
-	ends    []int // end offset in labels of each series
-	samples []prompb.Sample
-	meta    []prompb.MetricMetadata
-
-	series []prompb.TimeSeries
-	raw    []byte
-	comp   []byte
-}
-
 type shard struct {
 	cur  *batch
 	send chan *batch
 	free chan *batch
 }
 
-// NewWriter starts the shard senders. ctx bounds every send and retry.
-func (c *Client) NewWriter(ctx context.Context) *Writer {
-	w := &Writer{
+// Open implements push.Destination: it starts the shard senders. ctx bounds
+// every send and retry.
+func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
+	ctx, prog, stop := push.WithStall(ctx, opts.Stall, c.clock)
+	w := &writer{
 		c:      c,
 		ctx:    ctx,
+		prog:   prog,
+		stop:   stop,
+		enc:    formats[c.cfg.ProtobufMessage],
 		lb:     labels.NewBuilder(labels.EmptyLabels()),
 		seen:   map[string]struct{}{},
 		max:    c.cfg.QueueConfig.MaxSamplesPerSend,
 		logged: map[string]bool{},
 	}
 	w.report.Destination = c.cfg.Name
-	n := c.cfg.QueueConfig.MaxShards
-	w.shards = make([]*shard, n)
+	w.shards = make([]*shard, c.cfg.QueueConfig.MaxShards)
 	for i := range w.shards {
 		// Two batches per shard: one being filled while the other is sent.
 		s := &shard{send: make(chan *batch), free: make(chan *batch, 2)}
@@ -82,9 +74,20 @@ func (c *Client) NewWriter(ctx context.Context) *Writer {
 	return w
 }
 
-// Append queues the samples of f. Samples whose labels the destination's
+// Write implements push.Delivery. Remote-write has no groups: data and
+// self-metrics are all series.
+func (w *writer) Write(g *metric.Group) {
+	for i := range g.Families {
+		w.append(&g.Families[i])
+	}
+	for i := range g.Self {
+		w.append(&g.Self[i])
+	}
+}
+
+// append queues the samples of f. Samples whose labels the destination's
 // write_relabel_configs drop are counted as dropped ("relabel").
-func (w *Writer) Append(f *metric.Family) {
+func (w *writer) append(f *metric.Family) {
 	rcs := w.c.cfg.WriteRelabelConfigs
 	metaDone := false
 	for i := range f.Samples {
@@ -122,8 +125,9 @@ func (w *Writer) Append(f *metric.Family) {
 	}
 }
 
-// Close sends what is queued, waits for every shard and returns the report.
-func (w *Writer) Close() push.Report {
+// Close implements push.Delivery: it sends what is queued, waits for every
+// shard and returns the report.
+func (w *writer) Close() push.Report {
 	for _, sh := range w.shards {
 		if len(sh.cur.samples) > 0 || len(sh.cur.meta) > 0 {
 			w.flush(sh)
@@ -131,17 +135,22 @@ func (w *Writer) Close() push.Report {
 		close(sh.send)
 	}
 	w.wg.Wait()
+	w.stop()
+	if n := w.report.Dropped["stalled"]; n > 0 {
+		w.c.logger.Error("receiver stalled, gave up", "endpoint", w.c.Endpoint(), "sent", w.report.Sent, "not_sent", n,
+			"hint", "the receiver accepted nothing for global.cycle_timeout; check it, or raise cycle_timeout")
+	}
 	return w.report
 }
 
-func (w *Writer) flush(sh *shard) {
+func (w *writer) flush(sh *shard) {
 	sh.send <- sh.cur
 	sh.cur = <-sh.free
 }
 
 // run is a shard's sender: batches in order, each retried until it is sent,
 // dropped, or the context ends.
-func (w *Writer) run(sh *shard) {
+func (w *writer) run(sh *shard) {
 	defer w.wg.Done()
 	for b := range sh.send {
 		w.sendBatch(b)
@@ -150,16 +159,19 @@ func (w *Writer) run(sh *shard) {
 	}
 }
 
-func (w *Writer) sendBatch(b *batch) {
+func (w *writer) sendBatch(b *batch) {
 	n := len(b.samples)
-	if err := w.ctx.Err(); err != nil {
-		w.fail("timeout", n, err)
+	if w.ctx.Err() != nil {
+		w.fail(push.DropReason(w.ctx, w.ctx.Err()), n, context.Cause(w.ctx))
 		return
 	}
-	body := b.encode()
+	body := w.enc.encode(b)
+	w.prog.Begin()
 	retries, err := push.Retry(w.ctx, w.backoff(), w.c.clock, func(attempt int) error {
-		return w.c.store(w.ctx, body, attempt)
+		_, err := w.c.Store(w.ctx, body, w.c.cfg.ProtobufMessage, attempt)
+		return err
 	})
+	w.prog.End(err == nil)
 	w.mu.Lock()
 	w.report.Retried += retries * n
 	w.mu.Unlock()
@@ -169,17 +181,20 @@ func (w *Writer) sendBatch(b *batch) {
 		w.mu.Unlock()
 		return
 	}
+	if cause := context.Cause(w.ctx); cause != nil && cause != w.ctx.Err() {
+		err = cause
+	}
 	w.fail(push.DropReason(w.ctx, err), n, err)
 }
 
-func (w *Writer) backoff() push.Backoff {
+func (w *writer) backoff() push.Backoff {
 	q := w.c.cfg.QueueConfig
 	return push.Backoff{Min: time.Duration(q.MinBackoff), Max: time.Duration(q.MaxBackoff)}
 }
 
 // fail counts a dropped batch and logs the first one of each reason in full
 // (status and up to 1 KiB of the body); the summary line counts the rest.
-func (w *Writer) fail(reason string, n int, err error) {
+func (w *writer) fail(reason string, n int, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.report.Drop(reason, n)
@@ -192,36 +207,10 @@ func (w *Writer) fail(reason string, n int, err error) {
 	}
 }
 
-func (w *Writer) drop(reason string, n int) {
+func (w *writer) drop(reason string, n int) {
 	w.mu.Lock()
 	w.report.Drop(reason, n)
 	w.mu.Unlock()
-}
-
-// encode marshals the batch into a snappy-compressed WriteRequest, reusing
-// the batch's buffers.
-func (b *batch) encode() []byte {
-	b.series = b.series[:0]
-	start := 0
-	for i, end := range b.ends {
-		b.series = append(b.series, prompb.TimeSeries{Labels: b.labels[start:end], Samples: b.samples[i : i+1]})
-		start = end
-	}
-	req := prompb.WriteRequest{Timeseries: b.series, Metadata: b.meta}
-	size := req.Size()
-	if cap(b.raw) < size {
-		b.raw = make([]byte, size)
-	}
-	b.raw = b.raw[:size]
-	// MarshalToSizedBuffer cannot fail for a buffer of exactly Size().
-	_, _ = req.MarshalToSizedBuffer(b.raw)
-	b.comp = snappy.Encode(b.comp[:cap(b.comp)], b.raw)
-	return b.comp
-}
-
-func (b *batch) reset() {
-	b.labels, b.ends, b.samples, b.meta = b.labels[:0], b.ends[:0], b.samples[:0], b.meta[:0]
-	clear(b.series)
 }
 
 // validSeries accepts what every receiver accepts: a metric name, valid
@@ -237,20 +226,4 @@ func validSeries(ls labels.Labels) bool {
 		}
 	})
 	return ok
-}
-
-// metadataTypes maps family types to remote-write metadata types; anything
-// else is UNKNOWN.
-var metadataTypes = map[model.MetricType]prompb.MetricMetadata_MetricType{
-	model.MetricTypeCounter:        prompb.MetricMetadata_COUNTER,
-	model.MetricTypeGauge:          prompb.MetricMetadata_GAUGE,
-	model.MetricTypeHistogram:      prompb.MetricMetadata_HISTOGRAM,
-	model.MetricTypeGaugeHistogram: prompb.MetricMetadata_GAUGEHISTOGRAM,
-	model.MetricTypeSummary:        prompb.MetricMetadata_SUMMARY,
-	model.MetricTypeInfo:           prompb.MetricMetadata_INFO,
-	model.MetricTypeStateset:       prompb.MetricMetadata_STATESET,
-}
-
-func metadataOf(f *metric.Family) prompb.MetricMetadata {
-	return prompb.MetricMetadata{Type: metadataTypes[f.Type], MetricFamilyName: f.Name, Help: f.Help, Unit: f.Unit}
 }

@@ -1,0 +1,96 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/liftpush/liftpush/internal/collect/scrape"
+	"github.com/liftpush/liftpush/internal/metric"
+	"github.com/liftpush/liftpush/internal/push"
+)
+
+// PushInput is an exposition to push once (`liftpush push FILE`).
+type PushInput struct {
+	// Name says where it comes from in logs: a path, or "-".
+	Name        string
+	R           io.Reader
+	ContentType string
+	// Labels are set on every series, over the input's own values.
+	Labels map[string]string
+	// Stall gives up on a destination that accepts nothing for this
+	// long; there is no overall deadline but ctx's.
+	Stall time.Duration
+}
+
+// PushResult is what a push did.
+type PushResult struct {
+	Samples  int
+	ParseErr error
+	Reports  []push.Report
+}
+
+// OK reports whether the whole input was parsed and delivered.
+func (r PushResult) OK() bool {
+	if r.ParseErr != nil {
+		return false
+	}
+	for _, rep := range r.Reports {
+		if rep.Err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Push parses the input as it is read and delivers it to every destination
+// on the same path as a cycle, so memory stays flat whatever its size.
+// Samples without a timestamp get the time the push started; series without
+// a job label get the pipeline's job. What was parsed before a parse error
+// is still delivered.
+func (p *Pipeline) Push(ctx context.Context, in PushInput) PushResult {
+	start := p.now()
+	dec := &Decorator{Job: p.Job, External: p.ExternalLabels, T: start.UnixMilli()}
+	lb := labels.NewBuilder(labels.EmptyLabels())
+	chunk := 1000
+	for _, d := range p.Config().RemoteWrite {
+		chunk = max(chunk, d.QueueConfig.MaxSamplesPerSend)
+	}
+	var res PushResult
+	res.Reports = p.deliver(ctx, push.Options{Stall: in.Stall}, func(emit func(*metric.Group)) {
+		st, err := scrape.ParseStream(in.R, in.ContentType, scrape.ParseOptions{HonorTimestamps: true, ChunkSamples: chunk}, func(f metric.Family) error {
+			if len(in.Labels) > 0 {
+				for i := range f.Samples {
+					lb.Reset(f.Samples[i].Labels)
+					for k, v := range in.Labels {
+						lb.Set(k, v)
+					}
+					f.Samples[i].Labels = lb.Labels()
+				}
+			}
+			dec.Decorate(&f)
+			emit(&metric.Group{Collector: "push", Up: true, Families: []metric.Family{f}})
+			return nil
+		})
+		res.Samples = st.Samples
+		if err != nil {
+			res.ParseErr = err
+			p.Logger.Error("parsing input; pushing what was parsed before the error", "file", in.Name, "err", err)
+			// A Pushgateway must not replace its group with part of it.
+			emit(&metric.Group{Collector: "push", Up: false})
+		}
+	})
+	attrs := []any{"file", in.Name, "ok", res.OK(), "samples", res.Samples, "duration", p.now().Sub(start).Round(time.Millisecond)}
+	for _, r := range res.Reports {
+		attrs = append(attrs, r.LogAttr())
+	}
+	level := slog.LevelInfo
+	if !res.OK() {
+		level = slog.LevelWarn
+	}
+	p.Logger.Log(context.Background(), level, "push finished", attrs...)
+	return res
+}

@@ -1,0 +1,109 @@
+// Package web is the daemon's optional HTTP listener: health, readiness,
+// reload and /metrics, behind exporter-toolkit's TLS and basic auth, as in
+// every Prometheus exporter.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
+)
+
+// Daemon is what the listener reports on and controls.
+type Daemon interface {
+	// Ready reports whether the first cycle has finished.
+	Ready() bool
+	// Reload re-reads the configuration; the error says why it was kept.
+	Reload() error
+}
+
+// Handler serves /-/healthy, /-/ready, /-/reload (POST or PUT, as
+// Prometheus) and /metrics from g.
+func Handler(d Daemon, g prometheus.Gatherer, logger *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "liftpush is healthy.")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !d.Ready() {
+			http.Error(w, "liftpush is not ready: the first cycle has not finished.", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "liftpush is ready.")
+	})
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			w.Header().Set("Allow", "POST, PUT")
+			http.Error(w, "use POST or PUT to reload the configuration", http.StatusMethodNotAllowed)
+			return
+		}
+		if err := d.Reload(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "configuration reloaded; it takes effect from the next cycle.")
+	})
+	mux.Handle("/metrics", promhttp.InstrumentMetricHandler(prometheus.NewRegistry(),
+		promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)})))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintln(w, "liftpush: /metrics, /-/healthy, /-/ready, POST /-/reload")
+	})
+	return mux
+}
+
+// Server is a started listener.
+type Server struct {
+	srv  *http.Server
+	done chan error
+}
+
+// Listen binds every address now, so that a taken port fails the start
+// rather than a later goroutine, then serves h on them with the TLS and
+// basic auth of configFile (exporter-toolkit's web config; "" for none).
+func Listen(addrs []string, configFile string, h http.Handler, logger *slog.Logger) (*Server, error) {
+	if configFile != "" {
+		if err := web.Validate(configFile); err != nil {
+			return nil, fmt.Errorf("--web.config.file=%s: %w", configFile, err)
+		}
+	}
+	var ls []net.Listener
+	for _, a := range addrs {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			for _, l := range ls {
+				l.Close()
+			}
+			return nil, fmt.Errorf("--web.listen-address=%s: %w", a, err)
+		}
+		ls = append(ls, l)
+	}
+	s := &Server{
+		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
+		done: make(chan error, 1),
+	}
+	systemd := false
+	flags := &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &configFile}
+	go func() { s.done <- web.ServeMultiple(ls, s.srv, flags, logger) }()
+	return s, nil
+}
+
+// Shutdown stops the listener, letting requests in progress finish.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
