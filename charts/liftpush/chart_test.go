@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
@@ -25,6 +27,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/json"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes/scheme"
 
@@ -201,6 +204,16 @@ type want struct {
 	// What the pod's environment adds to the config file (envFrom a Secret),
 	// as liftpush's env handling would apply it.
 	env config.Overrides
+	// The daemon's HTTP listener; the zero value: none (every CronJob).
+	web webWant
+}
+
+// webWant is what the daemon's HTTP listener renders.
+type webWant struct {
+	port         int32            // the container port named http; 0: no listener at all
+	scheme       corev1.URIScheme // of both probes
+	configSecret string           // the Secret holding the exporter-toolkit web config; "" for none
+	servicePort  int32            // 0: no Service
 }
 
 func rule(group string, resources ...string) rbacv1.PolicyRule {
@@ -218,6 +231,13 @@ var wants = map[string]want{
 			rule("apps", "deployments", "statefulsets"),
 			rule("workers.spacelift.io", "workerpools"),
 		}},
+		// The listener's defaults.
+		web: webWant{port: 9555, scheme: corev1.URISchemeHTTP},
+	},
+	"deployment-web-tls": {
+		mode:  "deployment",
+		rules: map[string][]rbacv1.PolicyRule{}, // no kubernetes block
+		web:   webWant{port: 9443, scheme: corev1.URISchemeHTTPS, configSecret: "liftpush-web-config", servicePort: 443},
 	},
 	"namespaced": {
 		mode: "cronjob",
@@ -324,9 +344,11 @@ func checkRendered(t *testing.T, r rendered, w want) {
 	if got, want := pod.Annotations["checksum/config"], hex.EncodeToString(sum[:]); got != want {
 		t.Errorf("checksum/config = %q, want sha256 of the ConfigMap's liftpush.yml %q", got, want)
 	}
-	if cfg, err := config.Load([]byte(text)); err != nil {
-		t.Errorf("liftpush rejects the rendered config: %v\n%s", err, text)
-	} else if err := w.env.Apply(cfg); err != nil {
+	cfg, err := config.Load([]byte(text))
+	if err != nil {
+		t.Fatalf("liftpush rejects the rendered config: %v\n%s", err, text)
+	}
+	if err := w.env.Apply(cfg); err != nil {
 		t.Errorf("applying the environment: %v", err)
 	} else if err := cfg.ValidateRun(); err != nil {
 		t.Errorf("rendered config is not runnable: %v\n%s", err, text)
@@ -390,36 +412,153 @@ func checkRendered(t *testing.T, r rendered, w want) {
 		t.Errorf("PVCs: %d, want claim %q", len(pvcs), w.spoolClaim)
 	}
 
+	checkWeb(t, r, pod, w.web, time.Duration(cfg.Global.CycleTimeout))
 	checkRBAC(t, r, w, pod.Spec.ServiceAccountName)
 	checkBinaryAccepts(t, w, c.Args, text)
 }
 
+// checkWeb: the daemon's listener flags, its http port, both probes on it,
+// the web config Secret and the Service; and nothing of it in CronJob mode,
+// whose pods end after one cycle and are never probed or scraped.
+func checkWeb(t *testing.T, r rendered, pod corev1.PodTemplateSpec, w webWant, cycleTimeout time.Duration) {
+	t.Helper()
+	c := pod.Spec.Containers[0]
+	services := objectsOf[*corev1.Service](r)
+	var webArgs []string
+	for _, a := range c.Args {
+		if strings.HasPrefix(a, "--web.") {
+			webArgs = append(webArgs, a)
+		}
+	}
+	if w.port == 0 {
+		if len(webArgs) != 0 || len(c.Ports) != 0 || c.LivenessProbe != nil || c.ReadinessProbe != nil || c.StartupProbe != nil || len(services) != 0 {
+			t.Errorf("no listener wanted; got args %q, ports %v, probes %v %v %v, %d Services",
+				webArgs, c.Ports, c.LivenessProbe, c.ReadinessProbe, c.StartupProbe, len(services))
+		}
+		return
+	}
+
+	wantArgs := []string{fmt.Sprintf("--web.listen-address=:%d", w.port)}
+	if w.configSecret != "" {
+		wantArgs = append(wantArgs, "--web.config.file=/etc/liftpush/web/web-config.yml")
+	}
+	if diff := cmp.Diff(wantArgs, webArgs); diff != "" {
+		t.Errorf("--web.* args (-want +got):\n%s", diff)
+	}
+	wantPorts := []corev1.ContainerPort{{Name: "http", ContainerPort: w.port, Protocol: corev1.ProtocolTCP}}
+	if diff := cmp.Diff(wantPorts, c.Ports); diff != "" {
+		t.Errorf("container ports (-want +got):\n%s", diff)
+	}
+
+	// Both probes on the http port. No startup probe: one on /-/ready would
+	// kill a pod whose first cycle runs long.
+	for _, p := range []struct {
+		name  string
+		probe *corev1.Probe
+		path  string
+	}{{"liveness", c.LivenessProbe, "/-/healthy"}, {"readiness", c.ReadinessProbe, "/-/ready"}} {
+		if p.probe == nil || p.probe.HTTPGet == nil {
+			t.Errorf("%s probe = %+v, want httpGet %s", p.name, p.probe, p.path)
+			continue
+		}
+		want := corev1.HTTPGetAction{Path: p.path, Port: intstr.FromString("http"), Scheme: w.scheme}
+		if diff := cmp.Diff(want, *p.probe.HTTPGet); diff != "" {
+			t.Errorf("%s probe httpGet (-want +got):\n%s", p.name, diff)
+		}
+	}
+	if c.StartupProbe != nil {
+		t.Errorf("startupProbe = %+v, want none", c.StartupProbe)
+	}
+	// Should /-/ready stall once the pod is ready, it stays ready for at
+	// least a cycle's length.
+	if rp := c.ReadinessProbe; rp != nil {
+		if window := time.Duration(rp.PeriodSeconds*rp.FailureThreshold) * time.Second; window < cycleTimeout {
+			t.Errorf("readiness probe fails after %s, under config.global.cycle_timeout %s", window, cycleTimeout)
+		}
+	}
+
+	// The exporter-toolkit web config, mounted where --web.config.file points.
+	var gotSecret string
+	for _, v := range pod.Spec.Volumes {
+		if v.Name == "web-config" && v.Secret != nil {
+			gotSecret = v.Secret.SecretName
+		}
+	}
+	if gotSecret != w.configSecret {
+		t.Errorf("web-config volume Secret = %q, want %q", gotSecret, w.configSecret)
+	}
+	if w.configSecret != "" {
+		mounted := slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool {
+			return m.Name == "web-config" && m.MountPath == "/etc/liftpush/web" && m.ReadOnly && m.SubPath == ""
+		})
+		if !mounted {
+			t.Errorf("web-config not mounted read-only at /etc/liftpush/web (whole, for renewed certificates): %+v", c.VolumeMounts)
+		}
+	}
+
+	// The Service selects the pod by its labels and targets the named port.
+	if (len(services) == 1) != (w.servicePort != 0) || len(services) > 1 {
+		t.Fatalf("Services: %d, want port %d", len(services), w.servicePort)
+	}
+	if w.servicePort != 0 {
+		svc := services[0]
+		wantPorts := []corev1.ServicePort{{Name: "http", Port: w.servicePort, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}}
+		if diff := cmp.Diff(wantPorts, svc.Spec.Ports); diff != "" {
+			t.Errorf("Service ports (-want +got):\n%s", diff)
+		}
+		if len(svc.Spec.Selector) == 0 {
+			t.Errorf("Service has no selector")
+		}
+		for k, v := range svc.Spec.Selector {
+			if pod.Labels[k] != v {
+				t.Errorf("Service selects %s=%s; the pod has %q", k, v, pod.Labels[k])
+			}
+		}
+	}
+}
+
 // checkBinaryAccepts runs the liftpush binary built from this tree with the
-// container's arguments, "run" swapped for "check-config": the flags the
-// chart passes must exist, and the rendered config must validate.
+// container's arguments. "run <args> --help" must succeed: run knows every
+// flag the chart passes, its own --web.* ones included. Then with "run"
+// swapped for "check-config", and without those --web.* flags (run's alone;
+// there is no listener to check), the rendered config must validate.
 func checkBinaryAccepts(t *testing.T, w want, args []string, cfg string) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "liftpush.yml")
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	var run []string
 	check := []string{"check-config"}
 	for _, a := range args {
 		switch {
-		case a == "run" || a == "--once":
 		case strings.HasPrefix(a, "--config.file="):
+			run = append(run, "--config.file="+file)
 			check = append(check, "--config.file="+file)
+		case a == "run" || a == "--once" || strings.HasPrefix(a, "--web."):
+			run = append(run, a)
 		default:
+			run = append(run, a)
 			check = append(check, a)
 		}
 	}
+	run = append(run, "--help")
 	var env []string
 	if w.env.SpaceliftSecret != "" {
 		env = append(env, "SPACELIFT_PROMEX_API_KEY_SECRET="+w.env.SpaceliftSecret)
 	}
+	if res := testinfra.Run(t, env, run...); res.ExitCode != 0 {
+		t.Errorf("liftpush %q: exit %d\n%s", run, res.ExitCode, lastLines(res.Stderr, 5))
+	}
 	if res := testinfra.Run(t, env, check...); res.ExitCode != 0 {
 		t.Errorf("liftpush %q: exit %d\n%s", check, res.ExitCode, res.Stderr)
 	}
+}
+
+// lastLines keeps the end of a usage message: the error, not the flag list.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 func checkArgs(t *testing.T, mode string, args []string) {
@@ -601,6 +740,68 @@ func TestRBACVariants(t *testing.T) {
 	}
 }
 
+// TestWebVariants: the listener's switches, and Helm's merge of the probe
+// values with the defaults, key by key.
+func TestWebVariants(t *testing.T) {
+	helm := helmBinary(t)
+	base := []string{"--set", "mode=deployment", "--set", "config.remote_write[0].url=http://prometheus:9090/api/v1/write"}
+	probe := func(path string, periodSeconds, failureThreshold, successThreshold int32) *corev1.Probe {
+		return &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http"), Scheme: corev1.URISchemeHTTP}},
+			PeriodSeconds: periodSeconds, TimeoutSeconds: 5, FailureThreshold: failureThreshold, SuccessThreshold: successThreshold,
+		}
+	}
+	liveness, readiness := probe("/-/healthy", 10, 3, 0), probe("/-/ready", 10, 6, 1)
+	tests := []struct {
+		name                string
+		args                []string
+		wantArgs            []string // the --web.* ones
+		liveness, readiness *corev1.Probe
+	}{
+		{"defaults", nil, []string{"--web.listen-address=:9555"}, liveness, readiness},
+		{"web.enabled false", []string{"--set", "web.enabled=false"}, nil, nil, nil},
+		{"a CronJob ignores web", []string{"--set", "mode=cronjob", "--set", "web.port=9000", "--set", "web.configSecret.name=web", "--set", "web.tls=true"}, nil, nil, nil},
+		{"another port", []string{"--set", "web.port=8080"}, []string{"--web.listen-address=:8080"}, liveness, readiness},
+		{"one probe field merged", []string{"--set", "web.readinessProbe.periodSeconds=3"}, []string{"--web.listen-address=:9555"}, liveness, probe("/-/ready", 3, 6, 1)},
+		{"liveness off", []string{"--set", "web.livenessProbe.enabled=false"}, []string{"--web.listen-address=:9555"}, nil, readiness},
+		{"authentication without probes",
+			[]string{"--set", "web.configSecret.name=web", "--set", "web.configSecret.key=config.yml", "--set", "web.authRequired=true", "--set", "web.livenessProbe.enabled=false", "--set", "web.readinessProbe.enabled=false"},
+			[]string{"--web.listen-address=:9555", "--web.config.file=/etc/liftpush/web/config.yml"}, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := decode(t, template(t, helm, "rel", releaseNS, append(slices.Clone(base), tt.args...)...))
+			var pod corev1.PodTemplateSpec
+			if d := objectsOf[*appsv1.Deployment](r); len(d) == 1 {
+				pod = d[0].Spec.Template
+			} else if cj := objectsOf[*batchv1.CronJob](r); len(cj) == 1 {
+				pod = cj[0].Spec.JobTemplate.Spec.Template
+			} else {
+				t.Fatalf("no Deployment or CronJob rendered")
+			}
+			c := pod.Spec.Containers[0]
+			var gotArgs []string
+			for _, a := range c.Args {
+				if strings.HasPrefix(a, "--web.") {
+					gotArgs = append(gotArgs, a)
+				}
+			}
+			if diff := cmp.Diff(tt.wantArgs, gotArgs); diff != "" {
+				t.Errorf("--web.* args (-want +got):\n%s", diff)
+			}
+			if got, want := len(c.Ports) == 1, tt.wantArgs != nil; got != want {
+				t.Errorf("ports = %v, want the http port: %v", c.Ports, want)
+			}
+			if diff := cmp.Diff(tt.liveness, c.LivenessProbe); diff != "" {
+				t.Errorf("livenessProbe (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.readiness, c.ReadinessProbe); diff != "" {
+				t.Errorf("readinessProbe (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // TestTemplateRejects: values the chart must refuse at render time, with a
 // message that says what to do.
 func TestTemplateRejects(t *testing.T) {
@@ -619,6 +820,16 @@ func TestTemplateRejects(t *testing.T) {
 		{"literal secret env", []string{"--set", "extraEnv[0].name=API_TOKEN", "--set", "extraEnv[0].value=x"}, "/extraEnv/0"},
 		{"misspelt value", []string{"--set", "cronjob.shedule=@hourly"}, "shedule"},
 		{"relative spool dir", []string{"--set", "spool.dir=spool"}, "/spool/dir"},
+		// The listener.
+		{"service for a CronJob", []string{"--set", "web.service.enabled=true"}, "web.service.enabled: only the daemon listens"},
+		{"service without the listener", []string{"--set", "mode=deployment", "--set", "web.enabled=false", "--set", "web.service.enabled=true"}, "web.service.enabled: only the daemon listens"},
+		{"tls without a web config", []string{"--set", "mode=deployment", "--set", "web.tls=true"}, "web.tls: TLS is configured in an exporter-toolkit web config file"},
+		{"authentication without a web config", []string{"--set", "mode=deployment", "--set", "web.authRequired=true"}, "web.authRequired: authentication is configured in an exporter-toolkit web config file"},
+		{"authentication with probes", []string{"--set", "mode=deployment", "--set", "web.configSecret.name=web", "--set", "web.authRequired=true", "--set", "web.livenessProbe.enabled=false"},
+			"web.authRequired: the kubelet's httpGet probes cannot send credentials from a Secret"},
+		{"listener flag in extraArgs", []string{"--set-json", `extraArgs=["--web.listen-address=:80"]`}, `extraArgs: "--web.listen-address=:80": the chart sets the listener's flags itself`},
+		{"privileged port", []string{"--set", "mode=deployment", "--set", "web.port=443"}, "/web/port"},
+		{"misspelt probe field", []string{"--set", "web.readinessProbe.periodSecond=5"}, "periodSecond"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -105,3 +105,45 @@ grouped by API group and sorted, so the output is stable across renders.
   verbs: ["get", "list"]
 {{- end }}
 {{- end }}
+
+{{/* "true" when the pod serves HTTP (--web.listen-address): the daemon only. A
+CronJob's pod ends after one cycle; nothing would probe or scrape it. */}}
+{{- define "liftpush.webEnabled" -}}
+{{- if and (eq .Values.mode "deployment") .Values.web.enabled }}true{{ end }}
+{{- end }}
+
+{{/* Where the web config Secret is mounted; --web.config.file is <dir>/<key>. */}}
+{{- define "liftpush.webConfigDir" -}}
+/etc/liftpush/web
+{{- end }}
+
+{{/* The listener's flags, and the refusals of what cannot work with it. */}}
+{{- define "liftpush.webArgs" -}}
+{{- $w := .Values.web }}
+{{- if and $w.tls (not $w.configSecret.name) }}
+{{- fail "web.tls: TLS is configured in an exporter-toolkit web config file; set web.configSecret.name to the Secret holding it" }}
+{{- end }}
+{{- if and $w.authRequired (not $w.configSecret.name) }}
+{{- fail "web.authRequired: authentication is configured in an exporter-toolkit web config file; set web.configSecret.name to the Secret holding it" }}
+{{- end }}
+{{- if and $w.authRequired (or $w.livenessProbe.enabled $w.readinessProbe.enabled) }}
+{{- fail "web.authRequired: the kubelet's httpGet probes cannot send credentials from a Secret, so /-/healthy and /-/ready would fail (and a failing liveness probe restarts the pod forever); set web.livenessProbe.enabled=false and web.readinessProbe.enabled=false, or drop authentication from the web config" }}
+{{- end }}
+- --web.listen-address=:{{ $w.port }}
+{{- with $w.configSecret.name }}
+- --web.config.file={{ include "liftpush.webConfigDir" $ }}/{{ $w.configSecret.key }}
+{{- end }}
+{{- end }}
+
+{{/* One probe: the chart's httpGet handler plus the timings from values. */}}
+{{- define "liftpush.probe" -}}
+httpGet:
+  path: {{ .path }}
+  port: http
+  scheme: {{ ternary "HTTPS" "HTTP" .root.Values.web.tls }}
+{{- range $k := list "initialDelaySeconds" "periodSeconds" "timeoutSeconds" "failureThreshold" "successThreshold" }}
+{{- if hasKey $.values $k }}
+{{ $k }}: {{ get $.values $k }}
+{{- end }}
+{{- end }}
+{{- end }}

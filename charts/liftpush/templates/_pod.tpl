@@ -5,6 +5,12 @@ subcommand and its mode flags; everything else is the same in both modes.
 {{- define "liftpush.podTemplate" -}}
 {{- $ := .root }}
 {{- $secret := include "liftpush.secretName" $ -}}
+{{- $web := include "liftpush.webEnabled" $ -}}
+{{- range $.Values.extraArgs }}
+{{- if hasPrefix "--web." . }}
+{{- fail (printf "extraArgs: %q: the chart sets the listener's flags itself, from web.* (mode: deployment only; a CronJob never listens)" .) }}
+{{- end }}
+{{- end -}}
 metadata:
   labels:
     {{- include "liftpush.selectorLabels" $ | nindent 4 }}
@@ -13,6 +19,8 @@ metadata:
     {{- end }}
   annotations:
     # A config change rolls the Deployment; for the CronJob it records which config a run used.
+    # The daemon reloads on SIGHUP and POST /-/reload too, but the file is mounted by subPath,
+    # which Kubernetes never updates in a running pod: the rollout is what applies a change.
     checksum/config: {{ include "liftpush.config" $ | sha256sum }}
     {{- if and $.Values.secret.create (not $.Values.secret.existingSecret) }}
     checksum/secret: {{ toJson $.Values.secret.data | sha256sum }}
@@ -44,6 +52,9 @@ spec:
         - --config.file=/etc/liftpush/liftpush.yml
         - --log.level={{ $.Values.log.level }}
         - --log.format={{ $.Values.log.format }}
+        {{- if $web }}
+        {{- include "liftpush.webArgs" $ | trim | nindent 8 }}
+        {{- end }}
         {{- range $.Values.extraArgs }}
         - {{ . | quote }}
         {{- end }}
@@ -55,6 +66,24 @@ spec:
       envFrom:
         - secretRef:
             name: {{ $secret }}
+      {{- end }}
+      {{- if $web }}
+      ports:
+        - name: http
+          containerPort: {{ $.Values.web.port }}
+          protocol: TCP
+      {{- with $.Values.web.livenessProbe }}
+      {{- if .enabled }}
+      livenessProbe:
+        {{- include "liftpush.probe" (dict "root" $ "path" "/-/healthy" "values" .) | nindent 8 }}
+      {{- end }}
+      {{- end }}
+      {{- with $.Values.web.readinessProbe }}
+      {{- if .enabled }}
+      readinessProbe:
+        {{- include "liftpush.probe" (dict "root" $ "path" "/-/ready" "values" .) | nindent 8 }}
+      {{- end }}
+      {{- end }}
       {{- end }}
       securityContext:
         {{- toYaml $.Values.securityContext | nindent 8 }}
@@ -74,6 +103,12 @@ spec:
         {{- if $.Values.spool.persistence.enabled }}
         - name: spool
           mountPath: {{ $.Values.spool.dir }}
+        {{- end }}
+        {{- if and $web $.Values.web.configSecret.name }}
+        # The whole Secret, not subPath: a renewed certificate reaches the running pod.
+        - name: web-config
+          mountPath: {{ include "liftpush.webConfigDir" $ }}
+          readOnly: true
         {{- end }}
         # The root filesystem is read-only; Go's os.TempDir may still be used.
         - name: tmp
@@ -95,6 +130,12 @@ spec:
     - name: spool
       persistentVolumeClaim:
         claimName: {{ $.Values.spool.persistence.existingClaim | default (printf "%s-spool" (include "liftpush.fullname" $)) }}
+    {{- end }}
+    {{- if and $web $.Values.web.configSecret.name }}
+    - name: web-config
+      secret:
+        secretName: {{ $.Values.web.configSecret.name }}
+        defaultMode: 0440
     {{- end }}
     - name: tmp
       emptyDir:
