@@ -13,6 +13,8 @@ if [ ! -x /usr/bin/time ]; then
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends time >/dev/null
 fi
 work=$(mktemp -d)
+ksmgen="$work/ksmgen"
+(cd "$(dirname "$0")/.." && go build -o "$ksmgen" ./hack/ksmgen)
 pid=""
 stop() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; pid=""; }
 trap 'stop; rm -rf "$work"' EXIT
@@ -38,20 +40,18 @@ measure() {
 
 for n in "${sizes[@]}"; do
   f="$work/bench-$n.prom"
-  awk -v n="$n" 'BEGIN {
-    print "# HELP bench_gauge A generated gauge."; print "# TYPE bench_gauge gauge"
-    for (i = 0; i < n; i++) printf "bench_gauge{shard=\"%d\",series=\"s%d\",zone=\"eu-west-1a\"} %d\n", i % 64, i, i
-  }' > "$f"
+  # kube-state-metrics shaped: 8-10 labels a series, about 250 bytes a sample.
+  "$ksmgen" "$n" > "$f"
   echo "== $n samples ($(du -h "$f" | cut -f1))"
   start_prom
-  measure "liftpush push" "$bin" push --timeout=10m --remote-write.url=http://127.0.0.1:19390/api/v1/write "$f"
-  got=$(curl -sfG http://127.0.0.1:19390/api/v1/query --data-urlencode 'query=count(bench_gauge)' | sed -E 's/.*"value":\[[^,]*,"([0-9]+)".*/\1/')
+  measure "liftpush push" "$bin" push --remote-write.url=http://127.0.0.1:19390/api/v1/write "$f"
+  got=$(curl -sfG http://127.0.0.1:19390/api/v1/query --data-urlencode 'query=count({__name__=~"kube_.+"})' | sed -E 's/.*"value":\[[^,]*,"([0-9]+)".*/\1/')
   echo "   series in Prometheus afterwards: $got"
   if [ -n "${PROMTOOL:-}" ]; then
     start_prom
     # promtool appends --remote-write.path (/api/v1/write) to the URL itself.
     measure "promtool push metrics" "$PROMTOOL" push metrics --timeout=10m http://127.0.0.1:19390 "$f"
-    got=$(curl -sfG http://127.0.0.1:19390/api/v1/query --data-urlencode 'query=count(bench_gauge)' | sed -E 's/.*"value":\[[^,]*,"([0-9]+)".*/\1/')
+    got=$(curl -sfG http://127.0.0.1:19390/api/v1/query --data-urlencode 'query=count({__name__=~"kube_.+"})' | sed -E 's/.*"value":\[[^,]*,"([0-9]+)".*/\1/')
     echo "   series in Prometheus afterwards: $got"
   fi
 done
