@@ -68,7 +68,12 @@ func (r Result) OK() bool {
 			return false
 		}
 	}
-	for _, rep := range r.Reports {
+	return delivered(r.Reports)
+}
+
+// delivered reports whether every destination got everything.
+func delivered(reports []push.Report) bool {
+	for _, rep := range reports {
 		if rep.Err != nil {
 			return false
 		}
@@ -179,19 +184,27 @@ func cloneSamples(fams []metric.Family) []metric.Family {
 // logSummary writes the one line a run ends with: per collector samples and
 // duration, per destination sent, retried and dropped with reasons.
 func (p *Pipeline) logSummary(res Result, took time.Duration) {
-	attrs := []any{"ok", res.OK(), "duration", took.Round(time.Millisecond)}
+	var attrs []any
 	for _, o := range res.Outcomes {
 		attrs = append(attrs, slog.Group("collector."+o.Collector,
 			"up", o.Err == nil, "samples", o.Samples, "duration", o.Duration.Round(time.Millisecond)))
 	}
-	for _, r := range res.Reports {
+	p.logEnd("cycle finished", res.OK(), took, attrs, res.Reports)
+}
+
+// logEnd writes the summary line of a cycle or a push: whether it all went
+// well, how long it took, what it collected (attrs) and each destination's
+// report. Anything short of complete is a warning.
+func (p *Pipeline) logEnd(msg string, ok bool, took time.Duration, attrs []any, reports []push.Report) {
+	attrs = append([]any{"ok", ok, "duration", took.Round(time.Millisecond)}, attrs...)
+	for _, r := range reports {
 		attrs = append(attrs, r.LogAttr())
 	}
 	level := slog.LevelInfo
-	if !res.OK() {
+	if !ok {
 		level = slog.LevelWarn
 	}
-	p.Logger.Log(context.Background(), level, "cycle finished", attrs...)
+	p.Logger.Log(context.Background(), level, msg, attrs...)
 }
 
 func (p *Pipeline) now() time.Time {

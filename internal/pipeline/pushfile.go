@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"io"
-	"log/slog"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -35,15 +34,7 @@ type PushResult struct {
 
 // OK reports whether the whole input was parsed and delivered.
 func (r PushResult) OK() bool {
-	if r.ParseErr != nil {
-		return false
-	}
-	for _, rep := range r.Reports {
-		if rep.Err != nil {
-			return false
-		}
-	}
-	return true
+	return r.ParseErr == nil && delivered(r.Reports)
 }
 
 // Push parses the input as it is read and delivers it to every destination
@@ -83,14 +74,6 @@ func (p *Pipeline) Push(ctx context.Context, in PushInput) PushResult {
 			emit(&metric.Group{Collector: "push", Up: false})
 		}
 	})
-	attrs := []any{"file", in.Name, "ok", res.OK(), "samples", res.Samples, "duration", p.now().Sub(start).Round(time.Millisecond)}
-	for _, r := range res.Reports {
-		attrs = append(attrs, r.LogAttr())
-	}
-	level := slog.LevelInfo
-	if !res.OK() {
-		level = slog.LevelWarn
-	}
-	p.Logger.Log(context.Background(), level, "push finished", attrs...)
+	p.logEnd("push finished", res.OK(), p.now().Sub(start), []any{"file", in.Name, "samples", res.Samples}, res.Reports)
 	return res
 }
