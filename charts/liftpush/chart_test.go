@@ -41,6 +41,7 @@ const (
 	helmInstall = "GOBIN=$HOME/.cache/liftpush/bin go install helm.sh/helm/v3/cmd/helm@" + helmVersion + " (or hack/test-deps.sh)"
 	releaseNS   = "liftpush-test"
 	configPath  = "/etc/liftpush/liftpush.yml"
+	spoolDir    = "/var/lib/liftpush/spool" // the chart's default spool.dir
 )
 
 // helmBinary finds helm: $LIFTPUSH_HELM, the cache hack/test-deps.sh installs
@@ -199,7 +200,7 @@ type want struct {
 	rules       map[string][]rbacv1.PolicyRule
 	secretName  string // the Secret mounted and/or exported, "" for none
 	envFrom     bool
-	spoolClaim  string
+	spool       spoolWant
 	chartSecret bool // the chart creates the Secret itself
 	// What the pod's environment adds to the config file (envFrom a Secret),
 	// as liftpush's env handling would apply it.
@@ -207,6 +208,17 @@ type want struct {
 	// The daemon's HTTP listener; the zero value: none (every CronJob).
 	web webWant
 }
+
+// spoolWant is the spool's volume; the zero value: none, and no --spool.dir.
+type spoolWant struct {
+	dir           string // spool.dir, where the volume is mounted; "" for spoolDir
+	claim         string // the PVC mounted there; "" for none
+	existingClaim bool   // the claim is the user's: the chart creates no PVC
+	emptyDir      bool   // an emptyDir mounted there (mode: deployment only)
+	sizeLimit     string // the emptyDir's; "" for none
+}
+
+func (w spoolWant) mounted() bool { return w.claim != "" || w.emptyDir }
 
 // webWant is what the daemon's HTTP listener renders.
 type webWant struct {
@@ -263,8 +275,14 @@ var wants = map[string]want{
 			{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}},
 		}},
 		secretName:  "chart-secret-spool-liftpush",
-		spoolClaim:  "chart-secret-spool-liftpush-spool",
+		spool:       spoolWant{claim: "chart-secret-spool-liftpush-spool"},
 		chartSecret: true,
+	},
+	"deployment-spool-emptydir": {
+		mode:  "deployment",
+		rules: map[string][]rbacv1.PolicyRule{}, // no kubernetes block
+		web:   webWant{port: 9555, scheme: corev1.URISchemeHTTP},
+		spool: spoolWant{emptyDir: true, sizeLimit: "512Mi"},
 	},
 }
 
@@ -404,17 +422,109 @@ func checkRendered(t *testing.T, r rendered, w want) {
 	}
 	checkSecretsNotLeaked(t, r, secrets)
 
-	// The spool volume (reserved).
-	if v, ok := volumes["spool"]; ok != (w.spoolClaim != "") || (ok && v.PersistentVolumeClaim.ClaimName != w.spoolClaim) {
-		t.Errorf("spool volume = %+v, want claim %q", v, w.spoolClaim)
-	}
-	if pvcs := objectsOf[*corev1.PersistentVolumeClaim](r); (len(pvcs) == 1) != (w.spoolClaim != "") {
-		t.Errorf("PVCs: %d, want claim %q", len(pvcs), w.spoolClaim)
-	}
+	checkSpool(t, r, w.mode, pod, w.spool)
 
 	checkWeb(t, r, pod, w.web, time.Duration(cfg.Global.CycleTimeout))
 	checkRBAC(t, r, w, pod.Spec.ServiceAccountName)
 	checkBinaryAccepts(t, w, c.Args, text)
+}
+
+// checkSpool: --spool.dir exactly when a spool volume is mounted at that
+// dir (the root filesystem is read-only, so a spool anywhere else could not
+// be written), the volume (the PVC, or an emptyDir in a Deployment only) and
+// the chart's PVC.
+func checkSpool(t *testing.T, r rendered, mode string, pod corev1.PodTemplateSpec, w spoolWant) {
+	t.Helper()
+	dir := w.dir
+	if dir == "" {
+		dir = spoolDir
+	}
+	c := pod.Spec.Containers[0]
+	var spoolArgs []string
+	for _, a := range c.Args {
+		if strings.HasPrefix(a, "--spool.") {
+			spoolArgs = append(spoolArgs, a)
+		}
+	}
+	var volume *corev1.Volume
+	for i, v := range pod.Spec.Volumes {
+		if v.Name == "spool" {
+			volume = &pod.Spec.Volumes[i]
+		}
+	}
+	var mounts []corev1.VolumeMount
+	for _, m := range c.VolumeMounts {
+		if m.Name == "spool" || m.MountPath == dir {
+			mounts = append(mounts, m)
+		}
+	}
+	pvcs := objectsOf[*corev1.PersistentVolumeClaim](r)
+
+	// Whatever was wanted: a flag without its volume, or a volume nothing
+	// writes to, is a bug; so is an emptyDir that dies with each Job's pod.
+	if (volume != nil) != (len(spoolArgs) > 0) {
+		t.Errorf("spool volume %+v with args %q: want --spool.dir exactly when a spool volume is mounted", volume, spoolArgs)
+	}
+	if volume != nil && volume.EmptyDir != nil && mode != "deployment" {
+		t.Errorf("spool emptyDir in mode %s: a Job's pod, and its emptyDir, end after one run", mode)
+	}
+
+	if !w.mounted() {
+		if len(spoolArgs) != 0 || volume != nil || len(mounts) != 0 || len(pvcs) != 0 {
+			t.Errorf("no spool wanted; got args %q, volume %+v, mounts %+v, %d PVCs", spoolArgs, volume, mounts, len(pvcs))
+		}
+		return
+	}
+	if diff := cmp.Diff([]string{"--spool.dir=" + dir}, spoolArgs); diff != "" {
+		t.Errorf("--spool.* args (-want +got):\n%s", diff)
+	}
+	// Whole and writable: liftpush creates its queue dirs and lock file in it.
+	if diff := cmp.Diff([]corev1.VolumeMount{{Name: "spool", MountPath: dir}}, mounts); diff != "" {
+		t.Errorf("spool mounts (-want +got):\n%s", diff)
+	}
+	if psc := pod.Spec.SecurityContext; psc == nil || psc.FSGroup == nil {
+		t.Errorf("no podSecurityContext.fsGroup: the spool volume would not be writable for the non-root UID")
+	}
+	if volume == nil {
+		t.Fatalf("no spool volume; want claim %q, emptyDir %v", w.claim, w.emptyDir)
+	}
+	switch {
+	case w.claim != "":
+		if pvc := volume.PersistentVolumeClaim; pvc == nil || pvc.ClaimName != w.claim || pvc.ReadOnly || volume.EmptyDir != nil {
+			t.Errorf("spool volume = %+v, want claim %q", volume.VolumeSource, w.claim)
+		}
+	case w.emptyDir:
+		if volume.EmptyDir == nil || volume.PersistentVolumeClaim != nil {
+			t.Errorf("spool volume = %+v, want an emptyDir", volume.VolumeSource)
+		} else {
+			var got string
+			if l := volume.EmptyDir.SizeLimit; l != nil {
+				got = l.String()
+			}
+			if got != w.sizeLimit {
+				t.Errorf("spool emptyDir sizeLimit = %q, want %q", got, w.sizeLimit)
+			}
+		}
+	}
+
+	// The chart's own claim, unless the user names theirs.
+	wantPVCs := 0
+	if w.claim != "" && !w.existingClaim {
+		wantPVCs = 1
+	}
+	if len(pvcs) != wantPVCs {
+		t.Fatalf("PVCs: %d, want %d (claim %q, existingClaim %v)", len(pvcs), wantPVCs, w.claim, w.existingClaim)
+	}
+	if wantPVCs == 1 {
+		pvc := pvcs[0]
+		if pvc.Name != w.claim || pvc.Namespace != releaseNS {
+			t.Errorf("PVC %s/%s, want %s/%s", pvc.Namespace, pvc.Name, releaseNS, w.claim)
+		}
+		// It holds undelivered samples: an uninstall by mistake must not delete it.
+		if got := pvc.Annotations["helm.sh/resource-policy"]; got != "keep" {
+			t.Errorf("PVC helm.sh/resource-policy = %q, want keep", got)
+		}
+	}
 }
 
 // checkWeb: the daemon's listener flags, its http port, both probes on it,
@@ -522,12 +632,23 @@ func checkWeb(t *testing.T, r rendered, pod corev1.PodTemplateSpec, w webWant, c
 // flag the chart passes, its own --web.* ones included. Then with "run"
 // swapped for "check-config", and without those --web.* flags (run's alone;
 // there is no listener to check), the rendered config must validate.
+//
+// check-config checks that the spool dir is a writable directory, creating
+// it if needed. In the pod, the chart's --spool.dir (/var/lib/liftpush/spool)
+// is a volume mounted for it; on the test machine it is not writable, or,
+// run as root, would be created outside the test's temp dir. So check-config
+// alone gets --spool.dir pointing at a temp dir instead: the flag is still
+// parsed and the spool validated with it, and the printed effective config
+// must show that dir (the flag overrides the file). run --help keeps the
+// rendered value: it only parses flags.
 func checkBinaryAccepts(t *testing.T, w want, args []string, cfg string) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "liftpush.yml")
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	spool := filepath.Join(t.TempDir(), "spool")
+	var spooled bool
 	var run []string
 	check := []string{"check-config"}
 	for _, a := range args {
@@ -535,6 +656,10 @@ func checkBinaryAccepts(t *testing.T, w want, args []string, cfg string) {
 		case strings.HasPrefix(a, "--config.file="):
 			run = append(run, "--config.file="+file)
 			check = append(check, "--config.file="+file)
+		case strings.HasPrefix(a, "--spool.dir="):
+			spooled = true
+			run = append(run, a)
+			check = append(check, "--spool.dir="+spool)
 		case a == "run" || a == "--once" || strings.HasPrefix(a, "--web."):
 			run = append(run, a)
 		default:
@@ -550,8 +675,11 @@ func checkBinaryAccepts(t *testing.T, w want, args []string, cfg string) {
 	if res := testinfra.Run(t, env, run...); res.ExitCode != 0 {
 		t.Errorf("liftpush %q: exit %d\n%s", run, res.ExitCode, lastLines(res.Stderr, 5))
 	}
-	if res := testinfra.Run(t, env, check...); res.ExitCode != 0 {
+	res := testinfra.Run(t, env, check...)
+	if res.ExitCode != 0 {
 		t.Errorf("liftpush %q: exit %d\n%s", check, res.ExitCode, res.Stderr)
+	} else if spooled && !strings.Contains(res.Stdout, spool) {
+		t.Errorf("liftpush %q: the effective config does not show spool dir %s:\n%s", check, spool, res.Stdout)
 	}
 }
 
@@ -802,6 +930,53 @@ func TestWebVariants(t *testing.T) {
 	}
 }
 
+// TestSpoolVariants: the spool's volume in both modes, and what the chart
+// leaves alone (a spool the user mounts and configures without the chart's
+// volume).
+func TestSpoolVariants(t *testing.T) {
+	helm := helmBinary(t)
+	base := []string{"--set", "config.remote_write[0].url=http://prometheus:9090/api/v1/write"}
+	const claim = "rel-liftpush-spool"
+	tests := []struct {
+		name string
+		args []string
+		mode string
+		want spoolWant
+	}{
+		{"none by default", nil, "cronjob", spoolWant{}},
+		{"none by default in a Deployment", []string{"--set", "mode=deployment"}, "deployment", spoolWant{}},
+		{"PVC for a CronJob", []string{"--set", "spool.persistence.enabled=true"}, "cronjob", spoolWant{claim: claim}},
+		{"PVC for a Deployment", []string{"--set", "mode=deployment", "--set", "spool.persistence.enabled=true"}, "deployment", spoolWant{claim: claim}},
+		{"existing claim", []string{"--set", "spool.persistence.enabled=true", "--set", "spool.persistence.existingClaim=my-spool"}, "cronjob",
+			spoolWant{claim: "my-spool", existingClaim: true}},
+		{"emptyDir", []string{"--set", "mode=deployment", "--set", "spool.emptyDir.enabled=true"}, "deployment", spoolWant{emptyDir: true, sizeLimit: "1Gi"}},
+		{"emptyDir without a size limit", []string{"--set", "mode=deployment", "--set", "spool.emptyDir.enabled=true", "--set", "spool.emptyDir.sizeLimit="}, "deployment",
+			spoolWant{emptyDir: true}},
+		{"another dir", []string{"--set", "spool.persistence.enabled=true", "--set", "spool.dir=/data/spool"}, "cronjob", spoolWant{dir: "/data/spool", claim: claim}},
+		// The same dir in the config is harmless: the flag says the same.
+		{"the same dir in the config", []string{"--set", "spool.persistence.enabled=true", "--set", "config.spool.dir=/var/lib/liftpush/spool/", "--set", "config.spool.max_size=1GiB"}, "cronjob",
+			spoolWant{claim: claim}},
+		// Without the chart's volume, a config spool.dir (on a volume the
+		// user mounts) and --spool.dir in extraArgs are the user's business.
+		{"the user's own spool", []string{"--set", "config.spool.dir=/spool", "--set-json", `extraVolumes=[{"name":"own","emptyDir":{}}]`,
+			"--set-json", `extraVolumeMounts=[{"name":"own","mountPath":"/spool"}]`}, "cronjob", spoolWant{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := decode(t, template(t, helm, "rel", releaseNS, append(slices.Clone(base), tt.args...)...))
+			var pod corev1.PodTemplateSpec
+			if d := objectsOf[*appsv1.Deployment](r); len(d) == 1 && tt.mode == "deployment" {
+				pod = d[0].Spec.Template
+			} else if cj := objectsOf[*batchv1.CronJob](r); len(cj) == 1 && tt.mode == "cronjob" {
+				pod = cj[0].Spec.JobTemplate.Spec.Template
+			} else {
+				t.Fatalf("no %s rendered", tt.mode)
+			}
+			checkSpool(t, r, tt.mode, pod, tt.want)
+		})
+	}
+}
+
 // TestTemplateRejects: values the chart must refuse at render time, with a
 // message that says what to do.
 func TestTemplateRejects(t *testing.T) {
@@ -820,6 +995,19 @@ func TestTemplateRejects(t *testing.T) {
 		{"literal secret env", []string{"--set", "extraEnv[0].name=API_TOKEN", "--set", "extraEnv[0].value=x"}, "/extraEnv/0"},
 		{"misspelt value", []string{"--set", "cronjob.shedule=@hourly"}, "shedule"},
 		{"relative spool dir", []string{"--set", "spool.dir=spool"}, "/spool/dir"},
+		// The spool.
+		{"spool emptyDir for a CronJob", []string{"--set", "spool.emptyDir.enabled=true"},
+			"spool.emptyDir.enabled: a CronJob's pod ends after one run and its emptyDir with it"},
+		{"spool on a PVC and an emptyDir", []string{"--set", "mode=deployment", "--set", "spool.persistence.enabled=true", "--set", "spool.emptyDir.enabled=true"},
+			"spool: persistence.enabled and emptyDir.enabled are both true"},
+		{"another spool dir in the config", []string{"--set", "spool.persistence.enabled=true", "--set", "config.spool.dir=/data"},
+			`config.spool.dir ("/data") differs from spool.dir ("/var/lib/liftpush/spool"): the chart mounts the spool volume at spool.dir and sets --spool.dir=/var/lib/liftpush/spool`},
+		{"another spool dir in the config, emptyDir", []string{"--set", "mode=deployment", "--set", "spool.emptyDir.enabled=true", "--set", "config.spool.dir=spool"},
+			`config.spool.dir ("spool") differs from spool.dir`},
+		{"spool flag in extraArgs", []string{"--set", "spool.persistence.enabled=true", "--set-json", `extraArgs=["--spool.dir=/data"]`},
+			`extraArgs: "--spool.dir=/data": the chart sets --spool.dir=/var/lib/liftpush/spool itself`},
+		{"read-only spool claim", []string{"--set", "spool.persistence.enabled=true", "--set", "spool.persistence.accessModes={ReadOnlyMany}"}, "/spool/persistence/accessModes/0"},
+		{"misspelt spool value", []string{"--set", "spool.emptydir.enabled=true"}, "emptydir"},
 		// The listener.
 		{"service for a CronJob", []string{"--set", "web.service.enabled=true"}, "web.service.enabled: only the daemon listens"},
 		{"service without the listener", []string{"--set", "mode=deployment", "--set", "web.enabled=false", "--set", "web.service.enabled=true"}, "web.service.enabled: only the daemon listens"},

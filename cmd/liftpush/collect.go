@@ -35,6 +35,9 @@ func (c *collectCmd) exec(logger *slog.Logger) error {
 	if !cfg.HasSource() {
 		return usageError{config.ErrNoSource}
 	}
+	// Nothing is pushed, so nothing is spooled: a running daemon may hold
+	// the spool.
+	cfg.Spool.Dir = ""
 	p, err := newPipeline(cfg, logger)
 	if err != nil {
 		return err

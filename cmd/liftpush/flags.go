@@ -39,6 +39,8 @@ func (f *flags) addConfigFlags(cmd *kingpin.CmdClause) {
 	cmd.Flag("kubernetes.enabled", "Collect Kubernetes resources (default: Deployments).").BoolVar(&f.over.KubernetesEnabled)
 	cmd.Flag("kubernetes.kubeconfig", "kubeconfig file; empty: in-cluster, else $KUBECONFIG, else ~/.kube/config.").
 		PlaceHolder("FILE").StringVar(&f.over.Kubeconfig)
+	cmd.Flag("spool.dir", "Directory of the durable remote-write queue (spool.dir): what is collected is written there before it is sent, and kept until the receiver takes it. Empty: no spool.").
+		PlaceHolder("DIR").StringVar(&f.over.SpoolDir)
 	cmd.Flag("kubernetes.namespace", "Namespace to collect from. Repeatable; none: all namespaces.").
 		PlaceHolder("NAMESPACE").StringsVar(&f.over.KubernetesNamespaces)
 }

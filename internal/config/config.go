@@ -29,6 +29,7 @@ type Config struct {
 	ScrapeConfigs []*ScrapeConfig      `yaml:"scrape_configs,omitempty"`
 	RemoteWrite   []*RemoteWriteConfig `yaml:"remote_write,omitempty"`
 	Pushgateway   []*PushgatewayConfig `yaml:"pushgateway,omitempty"`
+	Spool         SpoolConfig          `yaml:"spool"`
 }
 
 // GlobalConfig holds what applies to every collector and destination.
@@ -82,7 +83,7 @@ func blockError(block, entry string, err error) error {
 
 // Default returns the configuration of a run without a file.
 func Default() *Config {
-	return &Config{Global: DefaultGlobalConfig}
+	return &Config{Global: DefaultGlobalConfig, Spool: DefaultSpoolConfig}
 }
 
 // LoadFile reads and decodes filename. Relative file paths inside the config
@@ -152,6 +153,7 @@ func (c *Config) SetDirectory(dir string) {
 	if c.Kubernetes != nil {
 		c.Kubernetes.SetDirectory(dir)
 	}
+	c.Spool.SetDirectory(dir)
 }
 
 // Validate checks the whole configuration after flags were applied. Errors
@@ -168,6 +170,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Global.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("global.shutdown_timeout: must be positive, got %s", c.Global.ShutdownTimeout))
+	}
+	if err := c.Spool.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := ParseSchedule(c.Global.Schedule); err != nil {
 		errs = append(errs, err)

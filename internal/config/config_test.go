@@ -113,6 +113,8 @@ func TestBadConfigs(t *testing.T) {
 	const durHint = "; use a positive duration such as 30s, 1m or 1h30m"
 	tests := map[string]string{
 		"global-unknown-key.bad.yml":             `parsing YAML: line 3: unknown key "schedul"`,
+		"spool-bad-size.bad.yml":                 `parsing YAML: spool.max_size: "lots" is not a size; use a number with a unit such as 512MiB or 2GiB`,
+		"spool-unwritable.bad.yml":               "spool.max_age: must be positive, got 0s\nspool.dir: \"/proc/liftpush-spool\" is not a writable directory (mkdir /proc/liftpush-spool: no such file or directory); mount a volume there (the chart's spool.persistence) or set --spool.dir",
 		"global-duplicate-key.bad.yml":           `parsing YAML: line 3: key "job" is set twice; keep one`,
 		"global-top-level-unknown-key.bad.yml":   `parsing YAML: line 3: unknown key "remote_writes"`,
 		"global-bad-schedule.bad.yml":            `global.schedule: "every minute" is not a cron spec (expected 5 to 6 fields, found 2: [every minute]); use e.g. "*/5 * * * *" or "@every 1m"`,
@@ -133,8 +135,7 @@ func TestBadConfigs(t *testing.T) {
 		"rw-authorization-header.bad.yml":         `remote_write[0]: headers: "Authorization" is set by liftpush and cannot be overridden; use basic_auth or authorization for credentials`,
 		"rw-bad-relabel.bad.yml":                  `parsing YAML: remote_write (` + rwURL + "): error parsing regexp: missing closing ): `^(?s:go_()$`",
 		"rw-relabel-missing-target.bad.yml":       `remote_write[0]: write_relabel_configs[0]: relabel configuration for replace action requires 'target_label' value`,
-		"rw-protobuf-v2.bad.yml":                  `remote_write[0]: protobuf_message: "io.prometheus.write.v2.Request" is not supported yet; use "prometheus.WriteRequest"`,
-		"rw-protobuf-unknown.bad.yml":             `remote_write[0]: protobuf_message: unknown message "WriteRequest"; use "prometheus.WriteRequest"`,
+		"rw-protobuf-unknown.bad.yml":             `remote_write[0]: protobuf_message: unknown message "WriteRequest"; use "prometheus.WriteRequest" (remote-write 1.0) or "io.prometheus.write.v2.Request" (2.0, falls back to 1.0 where the receiver lacks it)`,
 		"rw-basic-auth-and-authorization.bad.yml": `parsing YAML: remote_write (` + rwURL + `): at most one of basic_auth, oauth2 & authorization must be configured`,
 		"rw-negative-timeout.bad.yml":             `parsing YAML: remote_write (` + rwURL + `): not a valid duration string: "-1s"` + durHint,
 		"rw-bad-queue.bad.yml": `remote_write[0]: queue_config.max_samples_per_send: must be positive, got 0` + lineBreak +

@@ -27,6 +27,7 @@ type Overrides struct {
 	KubernetesEnabled    bool
 	Kubeconfig           string
 	KubernetesNamespaces []string
+	SpoolDir             string
 }
 
 // Apply merges the overrides into c. Repeatable URL flags add destinations
@@ -102,6 +103,7 @@ func (o Overrides) Apply(c *Config) error {
 			c.Kubernetes.Namespaces = o.KubernetesNamespaces
 		}
 	}
+	set(&c.Spool.Dir, o.SpoolDir)
 	return errors.Join(errs...)
 }
 

@@ -129,11 +129,9 @@ func (c *RemoteWriteConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("remote_timeout: must be positive, got %s", c.RemoteTimeout))
 	}
 	switch c.ProtobufMessage {
-	case WriteRequestV1:
-	case WriteRequestV2:
-		errs = append(errs, fmt.Errorf("protobuf_message: %q is not supported yet; use %q", c.ProtobufMessage, WriteRequestV1))
+	case WriteRequestV1, WriteRequestV2:
 	default:
-		errs = append(errs, fmt.Errorf("protobuf_message: unknown message %q; use %q", c.ProtobufMessage, WriteRequestV1))
+		errs = append(errs, fmt.Errorf("protobuf_message: unknown message %q; use %q (remote-write 1.0) or %q (2.0, falls back to 1.0 where the receiver lacks it)", c.ProtobufMessage, WriteRequestV1, WriteRequestV2))
 	}
 	for h := range c.Headers {
 		if _, ok := reservedHeaders[http.CanonicalHeaderKey(h)]; ok {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -13,6 +14,7 @@ import (
 	"github.com/liftpush/liftpush/internal/collect"
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/spool"
 )
 
 // Options is what New needs besides the configuration.
@@ -61,12 +63,17 @@ func (p *Pipeline) Build(cfg *config.Config) (*built, error) {
 		return nil, err
 	}
 	b := &built{cfg: cfg, set: cs, collectors: cs.All()}
+	sp, err := p.openSpool(cfg)
+	if err != nil {
+		return nil, err
+	}
+	env := sinkEnv{logger: p.Logger, userAgent: p.opts.UserAgent, spool: sp}
 	for _, key := range slices.Sorted(maps.Keys(sinks)) {
 		s := sinks[key]
 		for _, e := range s.entries(cfg) {
 			d := p.built.reuse(e)
 			if d == nil {
-				if d, err = s.build(e, p.Logger, p.opts.UserAgent); err != nil {
+				if d, err = s.build(e, env); err != nil {
 					return nil, fmt.Errorf("%s: %w", key, err)
 				}
 			}
@@ -75,6 +82,31 @@ func (p *Pipeline) Build(cfg *config.Config) (*built, error) {
 		}
 	}
 	return b, nil
+}
+
+// openSpool opens the spool the first time; a reload keeps it, and cannot
+// move it: the lock and the queues belong to the running process.
+func (p *Pipeline) openSpool(cfg *config.Config) (*spool.Spool, error) {
+	sc := cfg.Spool
+	if p.spool != nil {
+		if sc != p.spoolCfg {
+			return nil, fmt.Errorf("spool: dir, max_size and max_age cannot change while liftpush runs (now dir=%q max_size=%s max_age=%s); restart liftpush to change them", p.spoolCfg.Dir, p.spoolCfg.MaxSize, p.spoolCfg.MaxAge)
+		}
+		return p.spool, nil
+	}
+	if !sc.Enabled() {
+		return nil, nil
+	}
+	// Another liftpush using the dir (an overlapping CronJob run) gets
+	// the cycle's time to finish before this one gives up.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Global.CycleTimeout))
+	defer cancel()
+	sp, err := spool.Open(ctx, sc.Dir, spool.Options{MaxSize: int64(sc.MaxSize), MaxAge: time.Duration(sc.MaxAge)})
+	if err != nil {
+		return nil, err
+	}
+	p.spool, p.spoolCfg = sp, sc
+	return sp, nil
 }
 
 // reuse returns the destination built from an entry equal to e, if any.

@@ -90,7 +90,9 @@ func (d *Daemon) Run(ctx context.Context) {
 		cancel context.CancelCauseFunc
 		staged *built
 	)
-	start := func() {
+	// start runs work as the one running cycle: a collection cycle, or
+	// a replay of the spool between cycles.
+	start := func(work func(context.Context)) {
 		var cctx context.Context
 		// The cycle outlives ctx: SIGTERM must not drop what it is
 		// delivering. Only the drain deadline cancels it.
@@ -98,8 +100,12 @@ func (d *Daemon) Run(ctx context.Context) {
 		done = make(chan struct{})
 		go func() {
 			defer close(done)
-			p.RunCycle(cctx)
+			work(cctx)
 		}()
+	}
+	cycle := func(ctx context.Context) {
+		p.RunCycle(ctx)
+		d.ready.Store(true)
 	}
 	apply := func() {
 		if staged == nil {
@@ -115,19 +121,26 @@ func (d *Daemon) Run(ctx context.Context) {
 	}
 	timer := time.NewTimer(d.untilNext())
 	defer timer.Stop()
-	start()
+	// Between cycles, what the spool holds is retried on these ticks, so
+	// that an uplink coming back is used before the next cycle is due.
+	retry := time.NewTicker(replayEvery)
+	defer retry.Stop()
+	start(cycle)
 	for {
 		select {
 		case <-timer.C:
 			if done != nil {
 				p.Logger.Warn("previous cycle still running, skipping this one")
 			} else {
-				start()
+				start(cycle)
 			}
 			timer.Reset(d.untilNext())
+		case <-retry.C:
+			if done == nil && p.spooled() {
+				start(p.Replay)
+			}
 		case <-done:
 			done = nil
-			d.ready.Store(true)
 			if staged != nil {
 				apply()
 				timer.Reset(d.untilNext())
@@ -153,6 +166,9 @@ func (d *Daemon) Run(ctx context.Context) {
 		}
 	}
 }
+
+// replayEvery is how often a daemon retries its spool between cycles.
+const replayEvery = 5 * time.Second
 
 // drain waits for a running cycle, cancelling it after ShutdownTimeout.
 func (d *Daemon) drain(done chan struct{}, cancel context.CancelCauseFunc) {

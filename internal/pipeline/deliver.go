@@ -17,8 +17,12 @@ import (
 // Memory stays bounded when produce streams: a destination's Write blocks
 // while its requests are in flight, which paces produce.
 func (p *Pipeline) deliver(ctx context.Context, opts push.Options, produce func(emit func(*metric.Group))) []push.Report {
-	dls := make([]push.Delivery, len(p.Destinations))
-	for i, d := range p.Destinations {
+	return deliverTo(ctx, p.Destinations, opts, produce)
+}
+
+func deliverTo(ctx context.Context, ds []push.Destination, opts push.Options, produce func(emit func(*metric.Group))) []push.Report {
+	dls := make([]push.Delivery, len(ds))
+	for i, d := range ds {
 		dls[i] = d.Open(ctx, opts)
 	}
 	produce(func(g *metric.Group) {
@@ -31,10 +35,47 @@ func (p *Pipeline) deliver(ctx context.Context, opts push.Options, produce func(
 	for i, dl := range dls {
 		wg.Go(func() {
 			rep := dl.Close()
-			rep.Destination = p.Destinations[i].Name()
+			rep.Destination = ds[i].Name()
 			reports[i] = rep
 		})
 	}
 	wg.Wait()
 	return reports
+}
+
+// spooled reports whether a destination's spool holds records.
+func (p *Pipeline) spooled() bool {
+	for _, d := range p.Destinations {
+		if sp, ok := d.(spooler); ok {
+			if st, ok := sp.SpoolState(); ok && st.Records > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Replay is a delivery without new data: the destinations with a spool
+// send what it holds, oldest first, within cycle_timeout. The daemon runs
+// it between cycles.
+func (p *Pipeline) Replay(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, p.CycleTimeout)
+	defer cancel()
+	var ds []push.Destination
+	for _, d := range p.Destinations {
+		if sp, ok := d.(spooler); ok {
+			if st, ok := sp.SpoolState(); ok && st.Records > 0 {
+				ds = append(ds, d)
+			}
+		}
+	}
+	start := p.now()
+	reports := deliverTo(ctx, ds, push.Options{}, func(func(*metric.Group)) {})
+	replayed := 0
+	for _, r := range reports {
+		replayed += r.Replayed
+	}
+	if replayed > 0 {
+		p.logEnd("spool replayed", delivered(reports), p.now().Sub(start), nil, reports)
+	}
 }

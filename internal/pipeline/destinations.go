@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -27,6 +28,7 @@ type destinationState struct {
 	sent        int
 	dropped     map[string]int // every reason ever seen, 0 when not in the last delivery
 	lastSuccess float64        // Unix seconds, 0 before the first success
+	spoolDrops  map[string]int // total since start, by reason
 }
 
 // recordDeliveries keeps the reports of this cycle for the self-metrics of
@@ -48,6 +50,14 @@ func (p *Pipeline) recordDeliveries(reports []push.Report, at time.Time) {
 			st.dropped[reason] = 0
 		}
 		maps.Copy(st.dropped, r.Dropped)
+		for reason, n := range r.Dropped {
+			if strings.HasPrefix(reason, spoolDropPrefix) {
+				if st.spoolDrops == nil {
+					st.spoolDrops = map[string]int{}
+				}
+				st.spoolDrops[strings.TrimPrefix(reason, spoolDropPrefix)] += n
+			}
+		}
 		if r.Err == nil {
 			st.lastSuccess = float64(at.UnixMilli()) / 1000
 		}
@@ -98,5 +108,60 @@ func (p *Pipeline) Close(ctx context.Context) error {
 			}
 		}
 	}
+	if p.spool != nil {
+		if err := p.spool.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("spool: %w", err))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// spoolDropPrefix marks the drop reasons of a spool's limits in reports
+// ("spool_max_size"); they are also counted in
+// liftpush_spool_dropped_samples_total.
+const spoolDropPrefix = "spool_"
+
+// spooler is a destination with a spool.
+type spooler interface {
+	SpoolState() (push.SpoolState, bool)
+}
+
+// spoolSelf renders what the destinations' spools hold now, at the start
+// of a cycle: a run --once process reports the backlog it inherited.
+func (p *Pipeline) spoolSelf(now time.Time) []metric.Family {
+	records := metric.Family{Name: "liftpush_spool_records", Help: "Requests waiting in the destination's spool.", Type: model.MetricTypeGauge}
+	size := metric.Family{Name: "liftpush_spool_bytes", Help: "Bytes of the requests waiting in the destination's spool.", Type: model.MetricTypeGauge}
+	age := metric.Family{Name: "liftpush_spool_oldest_record_age_seconds", Help: "Age of the oldest request in the destination's spool; 0 when it is empty.", Type: model.MetricTypeGauge}
+	dropped := metric.Family{Name: "liftpush_spool_dropped_samples_total", Help: "Samples dropped from the destination's spool by its limits, by reason, since liftpush started.", Type: model.MetricTypeCounter}
+	for _, d := range p.Destinations {
+		sp, ok := d.(spooler)
+		if !ok {
+			continue
+		}
+		state, ok := sp.SpoolState()
+		if !ok {
+			continue
+		}
+		name := d.Name()
+		var drops map[string]int
+		if st := p.destinations[name]; st != nil {
+			drops = st.spoolDrops
+		}
+		ls := labels.FromStrings("destination", name)
+		records.Samples = append(records.Samples, metric.Sample{Labels: metric.WithName(records.Name, ls), Value: float64(state.Records)})
+		size.Samples = append(size.Samples, metric.Sample{Labels: metric.WithName(size.Name, ls), Value: float64(state.Bytes)})
+		a := 0.0
+		if !state.Oldest.IsZero() {
+			a = max(now.Sub(state.Oldest).Seconds(), 0)
+		}
+		age.Samples = append(age.Samples, metric.Sample{Labels: metric.WithName(age.Name, ls), Value: a})
+		for _, reason := range []string{"max_age", "max_size"} {
+			dl := labels.FromStrings("destination", name, "reason", reason)
+			dropped.Samples = append(dropped.Samples, metric.Sample{Labels: metric.WithName(dropped.Name, dl), Value: float64(drops[reason])})
+		}
+	}
+	if len(records.Samples) == 0 {
+		return nil
+	}
+	return []metric.Family{records, size, age, dropped}
 }

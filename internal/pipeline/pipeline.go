@@ -14,8 +14,10 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/liftpush/liftpush/internal/collect"
+	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/spool"
 )
 
 // collectShare is the part of cycle_timeout the collectors may use; the rest
@@ -36,11 +38,13 @@ type Pipeline struct {
 	Logger         *slog.Logger
 	Now            func() time.Time
 
-	built   *built // what New or Build made, for the next reload
-	opts    Options
-	reload  reloadState
-	selfMu  sync.Mutex
-	lastOut []metric.Family // the last cycle's self-metrics, undecorated, for /metrics
+	built    *built // what New or Build made, for the next reload
+	opts     Options
+	spool    *spool.Spool // nil without spool.dir
+	spoolCfg config.SpoolConfig
+	reload   reloadState
+	selfMu   sync.Mutex
+	lastOut  []metric.Family // the last cycle's self-metrics, undecorated, for /metrics
 
 	lastSuccess  map[string]float64
 	destinations map[string]*destinationState // see destinations.go
@@ -89,7 +93,7 @@ func (p *Pipeline) RunCycle(ctx context.Context) Result {
 	start := p.now()
 	outcomes := p.Collect(ctx)
 	groups := p.Groups(outcomes, start)
-	reports := p.deliver(ctx, push.Options{}, func(emit func(*metric.Group)) {
+	reports := p.deliver(ctx, push.Options{Cycle: start.UnixMilli()}, func(emit func(*metric.Group)) {
 		for i := range groups {
 			emit(&groups[i])
 		}
@@ -152,6 +156,7 @@ func (p *Pipeline) Groups(outcomes []Outcome, at time.Time) []metric.Group {
 	}
 	process := append([]metric.Family{BuildInfo()}, p.reloadSelf()...)
 	process = append(process, p.destinationSelf()...)
+	process = append(process, p.spoolSelf(at)...)
 	self = append(self, process...)
 	groups = append(groups, metric.Group{Up: true, Self: process})
 	p.keepSelf(self)

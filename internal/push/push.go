@@ -35,6 +35,12 @@ type Options struct {
 	// Stall, when positive, ends the delivery once the receiver has
 	// accepted nothing for this long while a request was pending.
 	Stall time.Duration
+	// Cycle, when not zero, is the time of a collection cycle in ms.
+	// Destinations with staleness then mark every data series that the
+	// previous cycle delivered and this one lacks with a stale NaN at
+	// Cycle, as a Prometheus scrape does (DESIGN.md section 5,
+	// "Staleness"). Self-metrics are never marked.
+	Cycle int64
 }
 
 // Delivery takes one delivery's data as it is produced.
@@ -67,8 +73,22 @@ type Report struct {
 	Retried int
 	// Dropped maps a short reason ("http_400", "timeout", ...) to samples.
 	Dropped map[string]int
+	// Spooled counts samples left in the spool for a later delivery;
+	// Replayed counts samples of earlier deliveries sent from it.
+	Spooled, Replayed int
+	// Spool describes the destination's spool after the delivery; nil
+	// without one.
+	Spool *SpoolState
 	// Err is the first error that made the delivery incomplete, if any.
 	Err error
+}
+
+// SpoolState is what a destination's spool holds.
+type SpoolState struct {
+	Records int
+	Bytes   int64
+	// Oldest is the creation time of the oldest record; zero when empty.
+	Oldest time.Time
 }
 
 // Drop records n samples dropped for reason.
@@ -105,9 +125,13 @@ func (r Report) DropSummary() string {
 }
 
 // LogAttr renders the report as the destination's part of a summary line:
-// destination.<name>.sent=... retried=... dropped=... [dropped_by_reason=...].
+// destination.<name>.sent=... retried=... dropped=... [spooled=...
+// replayed=...] [dropped_by_reason=...].
 func (r Report) LogAttr() slog.Attr {
 	g := []any{"sent", r.Sent, "retried", r.Retried, "dropped", r.DroppedTotal()}
+	if r.Spool != nil {
+		g = append(g, "spooled", r.Spooled, "replayed", r.Replayed)
+	}
 	if len(r.Dropped) > 0 {
 		g = append(g, "dropped_by_reason", r.DropSummary())
 	}

@@ -147,3 +147,36 @@ httpGet:
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* The spool's volume: "pvc", "emptyDir", or "" for none (then liftpush gets no
+--spool.dir: the root filesystem is read-only, so a spool needs a mounted volume).
+Fails on what cannot work. */}}
+{{- define "liftpush.spoolVolume" -}}
+{{- $s := .Values.spool }}
+{{- if and $s.persistence.enabled $s.emptyDir.enabled }}
+{{- fail "spool: persistence.enabled and emptyDir.enabled are both true; the spool lives on one volume: choose a PVC (persistence, survives the pod) or an emptyDir (mode: deployment, lost with the pod)" }}
+{{- end }}
+{{- if and $s.emptyDir.enabled (ne .Values.mode "deployment") }}
+{{- fail "spool.emptyDir.enabled: a CronJob's pod ends after one run and its emptyDir with it, so nothing would ever be replayed; use spool.persistence.enabled (a PVC) or mode: deployment" }}
+{{- end }}
+{{- $kind := "" }}
+{{- if $s.persistence.enabled }}{{ $kind = "pvc" }}{{ else if $s.emptyDir.enabled }}{{ $kind = "emptyDir" }}{{ end }}
+{{- if $kind }}
+{{- /* The flag overrides the file: a different config.spool.dir would be ignored
+(and would have to be on a volume anyway). The same one is harmless. */}}
+{{- $cfgSpool := .Values.config.spool }}
+{{- if kindIs "map" $cfgSpool }}
+{{- with get $cfgSpool "dir" }}
+{{- if ne (clean (toString .)) (clean $s.dir) }}
+{{- fail (printf "config.spool.dir (%q) differs from spool.dir (%q): the chart mounts the spool volume at spool.dir and sets --spool.dir=%s, which overrides the config file; drop spool.dir from config, or set the chart's spool.dir instead" (toString .) $s.dir $s.dir) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $kind }}
+{{- end }}
+
+{{/* The claim of the spool's PVC: the user's, or the chart's own. */}}
+{{- define "liftpush.spoolClaim" -}}
+{{- .Values.spool.persistence.existingClaim | default (printf "%s-spool" (include "liftpush.fullname" .)) }}
+{{- end }}

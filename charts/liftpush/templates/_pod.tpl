@@ -6,9 +6,13 @@ subcommand and its mode flags; everything else is the same in both modes.
 {{- $ := .root }}
 {{- $secret := include "liftpush.secretName" $ -}}
 {{- $web := include "liftpush.webEnabled" $ -}}
+{{- $spool := include "liftpush.spoolVolume" $ -}}
 {{- range $.Values.extraArgs }}
 {{- if hasPrefix "--web." . }}
 {{- fail (printf "extraArgs: %q: the chart sets the listener's flags itself, from web.* (mode: deployment only; a CronJob never listens)" .) }}
+{{- end }}
+{{- if and $spool (hasPrefix "--spool.dir" .) }}
+{{- fail (printf "extraArgs: %q: the chart sets --spool.dir=%s itself, where it mounts the spool volume; set spool.dir instead" . $.Values.spool.dir) }}
 {{- end }}
 {{- end -}}
 metadata:
@@ -52,6 +56,9 @@ spec:
         - --config.file=/etc/liftpush/liftpush.yml
         - --log.level={{ $.Values.log.level }}
         - --log.format={{ $.Values.log.format }}
+        {{- if $spool }}
+        - {{ printf "--spool.dir=%s" $.Values.spool.dir | quote }}
+        {{- end }}
         {{- if $web }}
         {{- include "liftpush.webArgs" $ | trim | nindent 8 }}
         {{- end }}
@@ -100,7 +107,8 @@ spec:
           mountPath: /etc/liftpush/secrets
           readOnly: true
         {{- end }}
-        {{- if $.Values.spool.persistence.enabled }}
+        {{- if $spool }}
+        # The spool: the root filesystem is read-only, so it needs this volume.
         - name: spool
           mountPath: {{ $.Values.spool.dir }}
         {{- end }}
@@ -126,10 +134,18 @@ spec:
         secretName: {{ $secret }}
         defaultMode: 0440
     {{- end }}
-    {{- if $.Values.spool.persistence.enabled }}
+    {{- if eq $spool "pvc" }}
     - name: spool
       persistentVolumeClaim:
-        claimName: {{ $.Values.spool.persistence.existingClaim | default (printf "%s-spool" (include "liftpush.fullname" $)) }}
+        claimName: {{ include "liftpush.spoolClaim" $ }}
+    {{- else if eq $spool "emptyDir" }}
+    # Survives container restarts, not the pod's deletion (see values.yaml).
+    - name: spool
+      emptyDir:
+        {{- with $.Values.spool.emptyDir.sizeLimit }}
+        sizeLimit: {{ . }}
+        {{- else }} {}
+        {{- end }}
     {{- end }}
     {{- if and $web $.Values.web.configSecret.name }}
     - name: web-config

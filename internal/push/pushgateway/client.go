@@ -185,8 +185,8 @@ func (c *Client) plan(groups []metric.Group, rep *push.Report) []request {
 			s := &f.Samples[i]
 			if value.IsStaleNaN(s.Value) {
 				// The Pushgateway has no staleness: a PUT without
-				// the series is what removes it. Nothing to send.
-				rep.Sent++
+				// the series is what removes it. Nothing is sent,
+				// so nothing is counted.
 				continue
 			}
 			if reason := b.add(lb, f, s, self); reason != "" {
@@ -224,7 +224,6 @@ func (c *Client) plan(groups []metric.Group, rep *push.Report) []request {
 					b = get(c.targetKey(job, inst), true, g.Up)
 				}
 				if value.IsStaleNaN(s.Value) {
-					rep.Sent++
 					continue
 				}
 				if reason := b.add(lb, f, s, false); reason != "" {

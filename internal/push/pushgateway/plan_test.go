@@ -168,9 +168,10 @@ runs_created 1.6e+09
 				{Labels: series("k8s_x", "job", "liftpush", "name", "c"), Value: math.Float64frombits(value.StaleNaN)},
 				{Labels: series("k8s_x", "job", "liftpush", "name.dotted", "d"), Value: 4},
 			}}}}},
-			want:     []planned{{"PUT", "/metrics/job/liftpush/collector/k8s/cluster/edge-1", "# TYPE k8s_x gauge\nk8s_x{name=\"a\"} 1\n"}},
-			dropped:  map[string]int{"duplicate_series": 1, "grouping_label_conflict": 1, "invalid_labels": 1},
-			sentOnly: 1,
+			want:    []planned{{"PUT", "/metrics/job/liftpush/collector/k8s/cluster/edge-1", "# TYPE k8s_x gauge\nk8s_x{name=\"a\"} 1\n"}},
+			dropped: map[string]int{"duplicate_series": 1, "grouping_label_conflict": 1, "invalid_labels": 1},
+			// The stale marker is skipped: nothing sent, nothing counted.
+			sentOnly: 0,
 		},
 		{
 			name:   "process group has no collector label and pushgateway.job replaces the job",

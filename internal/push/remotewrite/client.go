@@ -12,12 +12,16 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/spool"
 )
 
 // Client is one remote-write destination. It is safe for concurrent use.
@@ -28,6 +32,30 @@ type Client struct {
 	ua     string
 	logger *slog.Logger
 	clock  push.Clock
+	// v1Only is set once the receiver has shown it does not speak 2.0;
+	// from then on this process sends it 1.0 (fallback.go).
+	v1Only atomic.Bool
+	// queue is the write-ahead spool; nil without spool.dir (spooled.go).
+	queue *spool.Queue
+
+	mu sync.Mutex
+	// last holds the data series of the last cycle, after relabelling,
+	// for staleness markers.
+	last map[uint64]labels.Labels
+}
+
+// swapSeries records the series of this cycle and returns the last one's.
+func (c *Client) swapSeries(cur map[uint64]labels.Labels) map[uint64]labels.Labels {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	prev := c.last
+	if prev == nil {
+		// A new process: the last cycle may have been another run's.
+		prev = c.loadSeries()
+	}
+	c.last = cur
+	c.saveSeries(cur)
+	return prev
 }
 
 // New builds the destination of one validated remote_write entry.
@@ -59,8 +87,9 @@ func (c *Client) Endpoint() string { return c.cfg.URL.Redacted() }
 type Result struct {
 	Status int
 	// Samples, Histograms and Exemplars are the receiver's
-	// X-Prometheus-Remote-Write-*-Written counts; WrittenKnown is false
-	// when it sent none of these headers, as every 1.0 receiver does.
+	// X-Prometheus-Remote-Write-*-Written counts, read on 2.0 requests only;
+	// WrittenKnown is false when it sent none of these headers (as every
+	// receiver without 2.0 does) and on 1.0 requests.
 	Samples, Histograms, Exemplars int
 	WrittenKnown                   bool
 }
@@ -100,6 +129,9 @@ func (c *Client) Store(ctx context.Context, body []byte, message string, attempt
 	}.Do(ctx, c.client, req)
 	if err != nil {
 		return Result{}, err
+	}
+	if !f.written {
+		return Result{Status: ans.Status}, nil
 	}
 	return resultOf(ans), nil
 }

@@ -15,6 +15,10 @@ import (
 type format struct {
 	contentType string
 	version     string
+	// written says the receiver reports what it stored in the
+	// X-Prometheus-Remote-Write-*-Written headers. Only 2.0 has them: on
+	// 1.0 they are ignored, since Prometheus 3.8.0 wrongly sent 0 there.
+	written bool
 	// encode returns the snappy-compressed body of b, reusing b's buffers;
 	// the result is valid until b is reset.
 	encode func(b *batch) []byte
@@ -22,6 +26,7 @@ type format struct {
 
 var formats = map[string]format{
 	config.WriteRequestV1: {contentType: "application/x-protobuf", version: "0.1.0", encode: encodeV1},
+	config.WriteRequestV2: {contentType: "application/x-protobuf;proto=" + config.WriteRequestV2, version: "2.0.0", written: true, encode: encodeV2},
 }
 
 // batch is one request in the making, independent of the wire format.
@@ -31,17 +36,46 @@ type batch struct {
 	labels  []prompb.Label
 	ends    []int // end offset in labels of each series
 	samples []prompb.Sample
-	// meta holds the metadata of families first seen in this batch.
+	// meta holds the metadata of families first seen in this batch (1.0
+	// sends it once per family and delivery).
 	meta []prompb.MetricMetadata
+	// fams is the metadata of every family with series in this batch and
+	// fam the index into it of each series (2.0 sends metadata per series);
+	// -1, or past the end of fam, for a series added without noteFamily.
+	fams []prompb.MetricMetadata
+	fam  []int32
+
+	// kept is set when the batch's last send failed and its body stayed
+	// in the spool for a later delivery.
+	kept bool
 
 	series []prompb.TimeSeries
+	v2     v2Scratch
 	raw    []byte
 	comp   []byte
 }
 
 func (b *batch) reset() {
 	b.labels, b.ends, b.samples, b.meta = b.labels[:0], b.ends[:0], b.samples[:0], b.meta[:0]
+	b.fams, b.fam = b.fams[:0], b.fam[:0]
+	b.kept = false
 	clear(b.series)
+}
+
+// noteFamily records that the series added last belongs to f; nil (a
+// stale marker) means no family and no metadata.
+func (b *batch) noteFamily(f *metric.Family) {
+	for len(b.fam) < len(b.ends)-1 {
+		b.fam = append(b.fam, -1)
+	}
+	if f == nil {
+		b.fam = append(b.fam, -1)
+		return
+	}
+	if n := len(b.fams); n == 0 || b.fams[n-1].MetricFamilyName != f.Name {
+		b.fams = append(b.fams, metadataOf(f))
+	}
+	b.fam = append(b.fam, int32(len(b.fams)-1))
 }
 
 // encodeV1 marshals the batch into a snappy-compressed prompb.WriteRequest.

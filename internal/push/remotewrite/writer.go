@@ -2,12 +2,15 @@ package remotewrite
 
 import (
 	"context"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
+	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/liftpush/liftpush/internal/metric"
@@ -30,18 +33,31 @@ type writer struct {
 	shards []*shard
 	lb     *labels.Builder
 	seen   map[string]struct{} // families whose metadata was queued
+	// series are the data series of this cycle, after relabelling, for
+	// the next cycle's staleness markers; nil when not a cycle.
+	series map[uint64]labels.Labels
+	cycle  int64
 	max    int
 
 	mu     sync.Mutex
 	report push.Report
 	logged map[string]bool // drop reasons already logged in full
 	wg     sync.WaitGroup
+
+	// replayed is closed once the spool's older records are sent (or
+	// there is no spool); blocked then says whether some are left, in
+	// which case this delivery's batches only join them on disk.
+	replayed chan struct{}
+	blocked  atomic.Bool
 }
 
 type shard struct {
 	cur  *batch
 	send chan *batch
 	free chan *batch
+	// blocked is set once one of the shard's batches stayed in the
+	// spool: its later batches must not overtake it.
+	blocked bool
 }
 
 // Open implements push.Destination: it starts the shard senders. ctx bounds
@@ -56,10 +72,25 @@ func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
 		enc:    formats[c.cfg.ProtobufMessage],
 		lb:     labels.NewBuilder(labels.EmptyLabels()),
 		seen:   map[string]struct{}{},
+		cycle:  opts.Cycle,
 		max:    c.cfg.QueueConfig.MaxSamplesPerSend,
 		logged: map[string]bool{},
 	}
 	w.report.Destination = c.cfg.Name
+	w.replayed = make(chan struct{})
+	if c.queue != nil {
+		go func() {
+			defer close(w.replayed)
+			if !w.replay() {
+				w.blocked.Store(true)
+			}
+		}()
+	} else {
+		close(w.replayed)
+	}
+	if opts.Cycle != 0 {
+		w.series = map[uint64]labels.Labels{}
+	}
 	w.shards = make([]*shard, c.cfg.QueueConfig.MaxShards)
 	for i := range w.shards {
 		// Two batches per shard: one being filled while the other is sent.
@@ -78,16 +109,19 @@ func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
 // self-metrics are all series.
 func (w *writer) Write(g *metric.Group) {
 	for i := range g.Families {
-		w.append(&g.Families[i])
+		w.append(&g.Families[i], w.series)
 	}
+	// Self-metrics are not tracked: they never go stale while liftpush
+	// runs, and a failed collector's up=0 is exactly what must stay.
 	for i := range g.Self {
-		w.append(&g.Self[i])
+		w.append(&g.Self[i], nil)
 	}
 }
 
-// append queues the samples of f. Samples whose labels the destination's
-// write_relabel_configs drop are counted as dropped ("relabel").
-func (w *writer) append(f *metric.Family) {
+// append queues the samples of f, and records each series in track when it
+// is not nil. Samples whose labels the destination's write_relabel_configs
+// drop are counted as dropped ("relabel").
+func (w *writer) append(f *metric.Family, track map[uint64]labels.Labels) {
 	rcs := w.c.cfg.WriteRelabelConfigs
 	metaDone := false
 	for i := range f.Samples {
@@ -105,29 +139,45 @@ func (w *writer) append(f *metric.Family) {
 			w.drop("invalid_labels", 1)
 			continue
 		}
-		sh := w.shards[ls.Hash()%uint64(len(w.shards))]
-		b := sh.cur
-		if !metaDone {
-			metaDone = true
-			if _, ok := w.seen[f.Name]; !ok {
-				w.seen[f.Name] = struct{}{}
-				b.meta = append(b.meta, metadataOf(f))
-			}
+		h := ls.Hash()
+		if track != nil {
+			track[h] = ls
 		}
-		ls.Range(func(l labels.Label) {
-			b.labels = append(b.labels, prompb.Label{Name: l.Name, Value: l.Value})
-		})
-		b.ends = append(b.ends, len(b.labels))
-		b.samples = append(b.samples, prompb.Sample{Value: s.Value, Timestamp: s.T})
-		if len(b.samples) >= w.max {
-			w.flush(sh)
+		w.queue(f, &metaDone, ls, h, s.Value, s.T)
+	}
+}
+
+// queue adds one sample of series ls (hash h) to its shard's batch, with
+// the metadata of family f the first time f is seen (f may be nil: stale
+// markers belong to no family). A series always hashes to the same shard,
+// which is what keeps its samples in order.
+func (w *writer) queue(f *metric.Family, metaDone *bool, ls labels.Labels, h uint64, v float64, t int64) {
+	sh := w.shards[h%uint64(len(w.shards))]
+	b := sh.cur
+	if f != nil && !*metaDone {
+		*metaDone = true
+		if _, ok := w.seen[f.Name]; !ok {
+			w.seen[f.Name] = struct{}{}
+			b.meta = append(b.meta, metadataOf(f))
 		}
+	}
+	ls.Range(func(l labels.Label) {
+		b.labels = append(b.labels, prompb.Label{Name: l.Name, Value: l.Value})
+	})
+	b.ends = append(b.ends, len(b.labels))
+	b.noteFamily(f)
+	b.samples = append(b.samples, prompb.Sample{Value: v, Timestamp: t})
+	if len(b.samples) >= w.max {
+		w.flush(sh)
 	}
 }
 
 // Close implements push.Delivery: it sends what is queued, waits for every
 // shard and returns the report.
 func (w *writer) Close() push.Report {
+	if w.series != nil {
+		w.markStale()
+	}
 	for _, sh := range w.shards {
 		if len(sh.cur.samples) > 0 || len(sh.cur.meta) > 0 {
 			w.flush(sh)
@@ -135,7 +185,15 @@ func (w *writer) Close() push.Report {
 		close(sh.send)
 	}
 	w.wg.Wait()
+	<-w.replayed
 	w.stop()
+	if st, ok := w.c.SpoolState(); ok {
+		w.report.Spool = &st
+		if w.report.Spooled > 0 {
+			w.c.logger.Warn("receiver unavailable; kept samples in the spool for the next delivery", "endpoint", w.c.Endpoint(),
+				"spooled", w.report.Spooled, "spool_records", st.Records, "spool_bytes", st.Bytes)
+		}
+	}
 	if n := w.report.Dropped["stalled"]; n > 0 {
 		w.c.logger.Error("receiver stalled, gave up", "endpoint", w.c.Endpoint(), "sent", w.report.Sent, "not_sent", n,
 			"hint", "the receiver accepted nothing for global.cycle_timeout; check it, or raise cycle_timeout")
@@ -153,32 +211,40 @@ func (w *writer) flush(sh *shard) {
 func (w *writer) run(sh *shard) {
 	defer w.wg.Done()
 	for b := range sh.send {
-		w.sendBatch(b)
+		w.sendBatch(sh, b)
 		b.reset()
 		sh.free <- b
 	}
 }
 
-func (w *writer) sendBatch(b *batch) {
+func (w *writer) sendBatch(sh *shard, b *batch) {
 	n := len(b.samples)
+	<-w.replayed
+	if (sh.blocked || w.blocked.Load() || w.ctx.Err() != nil) && w.spoolOnly(b) {
+		return
+	}
 	if w.ctx.Err() != nil {
 		w.fail(push.DropReason(w.ctx, w.ctx.Err()), n, context.Cause(w.ctx))
 		return
 	}
-	body := w.enc.encode(b)
 	w.prog.Begin()
-	retries, err := push.Retry(w.ctx, w.backoff(), w.c.clock, func(attempt int) error {
-		_, err := w.c.Store(w.ctx, body, w.c.cfg.ProtobufMessage, attempt)
-		return err
-	})
+	written, retries, err := w.store(b)
 	w.prog.End(err == nil)
 	w.mu.Lock()
 	w.report.Retried += retries * n
 	w.mu.Unlock()
 	if err == nil {
 		w.mu.Lock()
-		w.report.Sent += n
+		w.report.Sent += written
 		w.mu.Unlock()
+		if written < n {
+			w.partial(written, n)
+		}
+		return
+	}
+	if b.kept {
+		sh.blocked = true
+		w.kept(n)
 		return
 	}
 	if cause := context.Cause(w.ctx); cause != nil && cause != w.ctx.Err() {
@@ -226,4 +292,24 @@ func validSeries(ls labels.Labels) bool {
 		}
 	})
 	return ok
+}
+
+// markStale queues a stale NaN at the cycle's time for every series the
+// previous cycle delivered and this one did not: a deleted Deployment, a
+// series gone from a scrape, every series of a collector that failed. It
+// is what a Prometheus scrape does, so queries stop returning the last
+// value for the 5-minute lookback. The labels are already relabelled.
+func (w *writer) markStale() {
+	prev := w.c.swapSeries(w.series)
+	n := 0
+	for h, ls := range prev {
+		if _, ok := w.series[h]; !ok {
+			// write_relabel_configs already ran on these labels.
+			w.queue(nil, nil, ls, h, math.Float64frombits(value.StaleNaN), w.cycle)
+			n++
+		}
+	}
+	if n > 0 {
+		w.c.logger.Debug("series gone since the last cycle, sent stale markers", "series", n)
+	}
 }

@@ -1,0 +1,114 @@
+package remotewrite
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/liftpush/liftpush/internal/config"
+	"github.com/liftpush/liftpush/internal/push"
+)
+
+// Remote-write 2.0 falls back to 1.0 (DESIGN.md section 5, issue 10). A
+// receiver that does not speak 2.0 should answer 415, but Prometheus 2.42
+// and VictoriaMetrics 1.79 answer 204 and store nothing; the spec says a 2xx
+// without the -Written headers SHOULD be taken as a 415. Prometheus' own
+// sender then drops the data: liftpush resends the same batch as 1.0.
+
+// message is the protobuf message this destination is sent now: the
+// configured one until the receiver has shown it does not speak 2.0.
+func (c *Client) message() string {
+	if c.v1Only.Load() {
+		return config.WriteRequestV1
+	}
+	return c.cfg.ProtobufMessage
+}
+
+// notV2 tells from the answer to a 2.0 request carrying sent samples
+// whether the receiver does not speak 2.0, and why; "" when it does, or
+// when err is an ordinary failure.
+func notV2(res Result, err error, sent int) string {
+	var herr *push.HTTPError
+	switch {
+	case errors.As(err, &herr) && herr.Status == http.StatusUnsupportedMediaType:
+		return "HTTP 415 Unsupported Media Type"
+	case err != nil:
+		return ""
+	case !res.WrittenKnown:
+		return "2xx without X-Prometheus-Remote-Write-Samples-Written"
+	case res.Samples == 0 && sent > 0:
+		// promtool 3.16 sends 1.0 bytes labelled 2.0; Prometheus 3
+		// decodes an empty request and answers 204 with 0 written. Any
+		// receiver answering so has stored nothing of a valid batch.
+		return "X-Prometheus-Remote-Write-Samples-Written: 0"
+	}
+	return ""
+}
+
+// fallBack switches the destination to 1.0 for the rest of the process,
+// and says so once.
+func (c *Client) fallBack(reason string) {
+	if c.v1Only.CompareAndSwap(false, true) {
+		c.logger.Warn("receiver does not accept remote-write 2.0, falling back to 1.0 for the rest of the process; no data is lost",
+			"endpoint", c.Endpoint(), "reason", reason,
+			"hint", "set protobuf_message: "+config.WriteRequestV1+" for this destination to skip the probe")
+	}
+}
+
+// store sends b in the destination's current format and returns how many
+// of its samples the receiver wrote. A receiver that turns out not to speak
+// 2.0 gets the same batch again, re-encoded as 1.0, so nothing is lost.
+func (w *writer) store(b *batch) (written, retries int, err error) {
+	n := len(b.samples)
+	msg := w.c.message()
+	if msg != config.WriteRequestV2 {
+		_, retries, err = w.send(b, msg)
+		return n, retries, err
+	}
+	if n == 0 {
+		// 2.0 carries metadata on series only: a batch of nothing but
+		// metadata has nothing to say.
+		return 0, 0, nil
+	}
+	res, retries, err := w.send(b, msg)
+	if reason := notV2(res, err, n); reason != "" {
+		w.c.fallBack(reason)
+		_, more, err := w.send(b, config.WriteRequestV1)
+		return n, retries + more, err
+	}
+	if err != nil {
+		return 0, retries, err
+	}
+	return min(res.Samples, n), retries, nil
+}
+
+// send encodes b as msg and sends it, retrying what is recoverable.
+// With a spool, the body is on disk before it is sent (spooled.go), and
+// b.kept tells whether it stayed there.
+func (w *writer) send(b *batch, msg string) (Result, int, error) {
+	body := formats[msg].encode(b)
+	seq, spooled := w.ahead(msg, len(b.samples), body)
+	res, retries, err := w.sendBody(body, msg)
+	b.kept = spooled && err != nil && !final(err)
+	if spooled {
+		w.settle(seq, err)
+	}
+	return res, retries, err
+}
+
+// sendBody sends one encoded body, retrying what is recoverable.
+func (w *writer) sendBody(body []byte, msg string) (Result, int, error) {
+	var res Result
+	retries, err := push.Retry(w.ctx, w.backoff(), w.c.clock, func(attempt int) error {
+		var err error
+		res, err = w.c.Store(w.ctx, body, msg, attempt)
+		return err
+	})
+	return res, retries, err
+}
+
+// partial records a 2.0 receiver that accepted a batch but wrote only some
+// of its samples: the rest are lost, and resending would duplicate the rest.
+func (w *writer) partial(written, sent int) {
+	w.fail("partial_write", sent-written, fmt.Errorf("receiver wrote %d of %d samples (X-Prometheus-Remote-Write-Samples-Written)", written, sent))
+}

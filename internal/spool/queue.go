@@ -1,0 +1,445 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Record is one spooled request body with what the sender needs to send
+// and count it.
+type Record struct {
+	Seq     uint64
+	Format  string // the protobuf message of Body, e.g. "prometheus.WriteRequest"
+	Samples int
+	Created time.Time // when Append wrote it, by Options.Now
+	Body    []byte    // the encoded, compressed request body
+}
+
+// Entry is what Pending knows of a record without reading it: all but
+// Size come from its file name.
+type Entry struct {
+	Seq     uint64
+	Size    int64 // of the record file: header, format tag, body and checksum
+	Samples int
+	Created time.Time
+}
+
+func (e Entry) name() string { return recordName(e.Seq, e.Samples, e.Created) }
+
+// Drop is what Trim dropped for one reason.
+type Drop struct {
+	Reason           string // ReasonMaxSize or ReasonMaxAge
+	Records, Samples int
+}
+
+// Stats describe a queue for self-metrics.
+type Stats struct {
+	Records int
+	Bytes   int64     // of the record files
+	Oldest  time.Time // Created of the first pending record; zero when empty
+	Corrupt int       // records and state files this process moved to corrupt/
+}
+
+// Queue is the FIFO of one destination. Its methods are safe for
+// concurrent use by the goroutines of one process (the sender's shards);
+// the lock on the spool dir keeps other processes out.
+//
+// Seqs grow with every Append, so the order of seqs is the order of
+// appends; a record is durable before Append returns its seq. A seq is
+// never given to two records pending at once: after a restart, seqs
+// continue from the highest on disk, and a queue found empty starts again
+// at 1.
+//
+// An in-memory index, loaded by Spool.Queue, answers Pending and Stats;
+// Read goes to the disk, which is the truth: a record file that vanished is
+// dropped from the index, and one that fails verification is moved to
+// <dir>/corrupt/.
+type Queue struct {
+	s    *Spool
+	name string // the destination's
+	base string // config.DirName(name)
+	dir  string
+
+	// appendMu serializes Append from seq to rename, so that a record
+	// with a higher seq is never durable before one with a lower.
+	appendMu sync.Mutex
+
+	mu      sync.Mutex
+	next    uint64
+	entries []Entry // by seq
+	bytes   int64
+	corrupt int
+}
+
+// load creates the queue dir and indexes its records.
+func (q *Queue) load() error {
+	if err := os.MkdirAll(q.dir, dirPerm); err != nil {
+		return fmt.Errorf("spool: creating queue %s: %w", q.name, err)
+	}
+	// The queue dir's own entry must be durable before records in it are.
+	if err := syncDir(q.s.dir); err != nil {
+		return fmt.Errorf("spool: creating queue %s: %w", q.name, err)
+	}
+	ents, err := os.ReadDir(q.dir)
+	if err != nil {
+		return fmt.Errorf("spool: listing queue %s: %w", q.name, err)
+	}
+	for _, de := range ents {
+		name := de.Name()
+		if !de.Type().IsRegular() || !strings.HasSuffix(name, recordSuffix) {
+			continue // state files, temp files (Open removed them), strays
+		}
+		seq, samples, created, ok := parseRecordName(name)
+		if !ok {
+			// Ours by its suffix, but no name Append gives: quarantined
+			// rather than left to be listed at every start.
+			if _, err := q.quarantine(name); err != nil {
+				return err
+			}
+			continue
+		}
+		info, err := de.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("spool: listing queue %s: %w", q.name, err)
+		}
+		q.entries = append(q.entries, Entry{Seq: seq, Size: info.Size(), Samples: samples, Created: created})
+	}
+	slices.SortFunc(q.entries, func(a, b Entry) int { return cmpSeq(a.Seq, b.Seq) })
+	// Two files of one seq are no state Append leaves; keep the first.
+	q.entries = slices.CompactFunc(q.entries, func(a, b Entry) bool {
+		if a.Seq != b.Seq {
+			return false
+		}
+		_, _ = q.quarantine(b.name())
+		return true
+	})
+	q.next = 1
+	for _, e := range q.entries {
+		q.bytes += e.Size
+	}
+	if n := len(q.entries); n > 0 {
+		q.next = q.entries[n-1].Seq + 1
+	}
+	return nil
+}
+
+func cmpSeq(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// find returns the index of seq in q.entries; q.mu must be held.
+func (q *Queue) find(seq uint64) (int, bool) {
+	return slices.BinarySearchFunc(q.entries, seq, func(e Entry, seq uint64) int { return cmpSeq(e.Seq, seq) })
+}
+
+// forget drops entries[i] from the index; q.mu must be held.
+func (q *Queue) forget(i int) {
+	q.bytes -= q.entries[i].Size
+	q.entries = slices.Delete(q.entries, i, i+1)
+}
+
+// Append writes a record and returns its seq once the record is durable:
+// written to a temp file, fsynced, renamed into place, directory fsynced.
+// Appends are serialized; the seq is greater than that of every record in
+// the queue.
+func (q *Queue) Append(format string, samples int, body []byte) (uint64, error) {
+	if err := checkRecord(format, samples); err != nil {
+		return 0, err
+	}
+	q.appendMu.Lock()
+	defer q.appendMu.Unlock()
+	release, err := q.s.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+
+	q.mu.Lock()
+	seq := q.next
+	q.next++
+	q.mu.Unlock()
+	// Created as a file name gives it back: no monotonic reading, local.
+	created := time.Unix(0, q.s.opts.Now().UnixNano())
+	b, err := encodeRecord(Record{Seq: seq, Format: format, Samples: samples, Created: created, Body: body})
+	if err != nil {
+		return 0, err
+	}
+	e := Entry{Seq: seq, Size: int64(len(b)), Samples: samples, Created: created}
+	renamed, err := writeFileAtomic(q.dir, e.name(), b)
+	if err != nil {
+		if renamed {
+			// In place but maybe not durable: the caller takes it as not
+			// written, so it must not come back after a restart.
+			_ = os.Remove(filepath.Join(q.dir, e.name()))
+		}
+		return 0, fmt.Errorf("spool: appending to queue %s: %w", q.name, err)
+	}
+	q.mu.Lock()
+	q.entries = append(q.entries, e)
+	q.bytes += e.Size
+	q.mu.Unlock()
+	return seq, nil
+}
+
+// Pending lists the records, oldest (lowest seq) first, from the index.
+func (q *Queue) Pending() ([]Entry, error) {
+	release, err := q.s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.entries) == 0 {
+		return nil, nil
+	}
+	return slices.Clone(q.entries), nil
+}
+
+// Read reads and verifies one record: its CRC-32C over header and body,
+// its lengths, and its header against its file name. A record that fails
+// is moved to <dir>/corrupt/<queuedir>-<file> and out of the queue,
+// counted in Stats.Corrupt, and Read returns an error wrapping ErrCorrupt;
+// the caller goes on with the next. A seq not in the queue (removed,
+// trimmed) gives an error wrapping fs.ErrNotExist.
+func (q *Queue) Read(seq uint64) (Record, error) {
+	release, err := q.s.enter()
+	if err != nil {
+		return Record{}, err
+	}
+	defer release()
+	q.mu.Lock()
+	i, ok := q.find(seq)
+	var e Entry
+	if ok {
+		e = q.entries[i]
+	}
+	q.mu.Unlock()
+	if !ok {
+		return Record{}, fmt.Errorf("spool: queue %s has no record %d: %w", q.name, seq, fs.ErrNotExist)
+	}
+
+	path := filepath.Join(q.dir, e.name())
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Removed concurrently, or by hand: the disk is the truth.
+		q.mu.Lock()
+		if i, ok := q.find(seq); ok {
+			q.forget(i)
+		}
+		q.mu.Unlock()
+		return Record{}, fmt.Errorf("spool: queue %s has no record %d: %w", q.name, seq, fs.ErrNotExist)
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("spool: reading queue %s: %w", q.name, err)
+	}
+	rec, err := decodeRecord(b)
+	if err == nil && (rec.Seq != e.Seq || rec.Samples != e.Samples || !rec.Created.Equal(e.Created)) {
+		err = fmt.Errorf("header (seq %d, %d samples, created %d) does not match the file name", rec.Seq, rec.Samples, rec.Created.UnixNano())
+	}
+	if err == nil {
+		return rec, nil
+	}
+
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i, ok = q.find(seq)
+	if !ok {
+		// Removed while we read it: whatever we read is not the queue's.
+		return Record{}, fmt.Errorf("spool: queue %s has no record %d: %w", q.name, seq, fs.ErrNotExist)
+	}
+	q.forget(i)
+	dst, qerr := q.quarantine(e.name())
+	if qerr != nil {
+		return Record{}, fmt.Errorf("%w: %s: %v; moving it aside failed: %v", ErrCorrupt, path, err, qerr)
+	}
+	return Record{}, fmt.Errorf("%w: %s: %v; moved to %s", ErrCorrupt, path, err, dst)
+}
+
+// quarantine moves the file name of the queue dir to <dir>/corrupt/ and
+// counts it; q.mu must be held or q not yet shared. A name taken already
+// (a seq given again after the queue emptied) gets a numeric suffix.
+func (q *Queue) quarantine(name string) (string, error) {
+	q.corrupt++
+	cdir := filepath.Join(q.s.dir, corruptDir)
+	if err := os.MkdirAll(cdir, dirPerm); err != nil {
+		return "", err
+	}
+	dst := filepath.Join(cdir, q.base+"-"+name)
+	for n := 2; ; n++ {
+		if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		dst = filepath.Join(cdir, q.base+"-"+name+"."+strconv.Itoa(n))
+	}
+	if err := os.Rename(filepath.Join(q.dir, name), dst); err != nil {
+		return "", err
+	}
+	return dst, errors.Join(syncDir(cdir), syncDir(q.dir))
+}
+
+// Remove deletes a record, once the receiver has accepted it or refused it
+// for good. A seq not in the queue gives an error wrapping fs.ErrNotExist.
+//
+// Remove does not fsync the directory: kill -9 cannot undo it, and power
+// loss can only make the record come back, to be sent again; the next
+// Append or Close makes it durable.
+func (q *Queue) Remove(seq uint64) error {
+	release, err := q.s.enter()
+	if err != nil {
+		return err
+	}
+	defer release()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i, ok := q.find(seq)
+	if !ok {
+		return fmt.Errorf("spool: queue %s has no record %d: %w", q.name, seq, fs.ErrNotExist)
+	}
+	if err := os.Remove(filepath.Join(q.dir, q.entries[i].name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("spool: removing from queue %s: %w", q.name, err)
+	}
+	q.forget(i)
+	return nil
+}
+
+// Trim drops records from the front of the queue while the first is older
+// than Options.MaxAge (reason max_age) or the queue's files exceed
+// Options.MaxSize (reason max_size). It returns one Drop per reason that
+// dropped anything, max_age first. Call it before a replay, not during
+// one: a record a shard is sending may be dropped, and its Remove then
+// fails with fs.ErrNotExist.
+func (q *Queue) Trim() ([]Drop, error) {
+	release, err := q.s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	now := q.s.opts.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	age := Drop{Reason: ReasonMaxAge}
+	size := Drop{Reason: ReasonMaxSize}
+	drops := func() []Drop {
+		var ds []Drop
+		for _, d := range []Drop{age, size} {
+			if d.Records > 0 {
+				ds = append(ds, d)
+			}
+		}
+		return ds
+	}
+	for len(q.entries) > 0 {
+		e := q.entries[0]
+		var d *Drop
+		switch {
+		case q.s.opts.MaxAge > 0 && now.Sub(e.Created) > q.s.opts.MaxAge:
+			d = &age
+		case q.s.opts.MaxSize > 0 && q.bytes > q.s.opts.MaxSize:
+			d = &size
+		default:
+			return drops(), nil
+		}
+		if err := os.Remove(filepath.Join(q.dir, e.name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return drops(), fmt.Errorf("spool: trimming queue %s: %w", q.name, err)
+		}
+		q.forget(0)
+		d.Records++
+		d.Samples += e.Samples
+	}
+	return drops(), nil
+}
+
+// Stats describes the queue, from the index.
+func (q *Queue) Stats() Stats {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	st := Stats{Records: len(q.entries), Bytes: q.bytes, Corrupt: q.corrupt}
+	if len(q.entries) > 0 {
+		st.Oldest = q.entries[0].Created
+	}
+	return st
+}
+
+// stateSuffix ends the name of every state file.
+const stateSuffix = ".state"
+
+// checkKey admits the state keys that are safe as file names.
+func checkKey(key string) error {
+	ok := key != "" && len(key) <= 64
+	for i := 0; ok && i < len(key); i++ {
+		c := key[i]
+		ok = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
+	}
+	if !ok {
+		return fmt.Errorf("spool: state key %q must be 1 to 64 of [A-Za-z0-9_-]", key)
+	}
+	return nil
+}
+
+// SaveState keeps data under key for this destination (the last cycle's
+// series set, a remembered fallback to remote-write 1.0), replacing what
+// was there atomically: temp file, fsync, rename, fsync dir. A crash
+// leaves the old value or the new one, never a mix.
+func (q *Queue) SaveState(key string, data []byte) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	release, err := q.s.enter()
+	if err != nil {
+		return err
+	}
+	defer release()
+	if _, err := writeFileAtomic(q.dir, key+stateSuffix, encodeState(data)); err != nil {
+		return fmt.Errorf("spool: saving state %s of queue %s: %w", key, q.name, err)
+	}
+	return nil
+}
+
+// LoadState returns what SaveState last kept under key, or nil, nil when
+// there is none. A state file that fails its checksum counts as none: it
+// is moved to <dir>/corrupt/ and counted in Stats.Corrupt, and the caller
+// starts afresh (no staleness markers for one cycle, say).
+func (q *Queue) LoadState(key string) ([]byte, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	release, err := q.s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	name := key + stateSuffix
+	b, err := os.ReadFile(filepath.Join(q.dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("spool: loading state %s of queue %s: %w", key, q.name, err)
+	}
+	data, err := decodeState(b)
+	if err != nil {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		_, _ = q.quarantine(name)
+		return nil, nil
+	}
+	return data, nil
+}
