@@ -27,7 +27,10 @@ e2e: test-deps ## Only the end-to-end tests (real Prometheus and friends).
 	$(GO) test -race -count=1 -timeout 40m -run 'E2E' ./...
 
 bench: test-deps build ## Go benchmarks, then whole-process runs against real receivers.
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -skip '^BenchmarkWireFormat$$' -benchmem ./...
+	# Remote-write 1.0 against 2.0: bytes/sample on the wire and encode
+	# ns/sample at 100, 10,000 and 1,000,000 series.
+	$(GO) test -run '^$$' -bench '^BenchmarkWireFormat$$' -benchmem ./internal/push/remotewrite/
 	PROMTOOL=$$(hack/build-promtool.sh) hack/bench-push.sh ./$(BIN)
 	# Whole-process Kubernetes scaling (1k vs 10k Deployments); its in-process
 	# BenchmarkCollect already ran above, so only the measurement test here.

@@ -7,6 +7,7 @@ need=()
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || need+=(prometheus-pushgateway)
 command -v etcd >/dev/null || need+=(etcd-server)
+command -v victoria-metrics >/dev/null || need+=(victoria-metrics)   # a lenient 1.0-only receiver
 [ -x /usr/bin/time ] || need+=(time)   # make bench measures peak RSS with it
 
 if [ ${#need[@]} -gt 0 ]; then
@@ -20,6 +21,9 @@ fi
 
 # kube-apiserver, built from source (slow the first time, cached after).
 hack/build-kube-apiserver.sh
+# Prometheus 3, the remote-write 2.0 receiver (Debian's 2.42 lacks 2.0):
+# built from source like kube-apiserver, about 8 minutes cold, cached after.
+hack/build-prometheus3.sh
 # helm for the chart tests (charts/liftpush), from the Go module proxy: about
 # 2 minutes cold. The tests look for it in this cache.
 helm_bin="${LIFTPUSH_CACHE:-$HOME/.cache/liftpush}/bin/helm"

@@ -2,12 +2,16 @@ package testinfra
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -16,6 +20,10 @@ import (
 // remote-write receiver enabled and a TSDB in a temp dir.
 type Prometheus struct {
 	URL string
+
+	// proc is the server's process, when StartPrometheus started it: only
+	// then can Stop and Start take it down and bring it back.
+	proc *promProcess
 }
 
 // WriteURL is the remote-write endpoint.
@@ -36,15 +44,126 @@ func StartPrometheus(t testing.TB, scrapeConfigs string) *Prometheus {
 		t.Fatal(err)
 	}
 	port := FreePort(t)
-	startProcess(t, dir, bin,
-		"--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr(port),
+	pp := &promProcess{bin: bin, dir: dir, args: []string{
+		"--config.file=" + filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr(port),
 		"--web.enable-remote-write-receiver",
-	)
-	p := &Prometheus{URL: "http://" + addr(port)}
+	}}
+	logf, err := os.OpenFile(filepath.Join(dir, "prometheus.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp.log = logf
+	t.Cleanup(func() {
+		pp.kill()
+		logf.Close()
+		if t.Failed() {
+			if b, err := os.ReadFile(logf.Name()); err == nil {
+				t.Logf("prometheus log:\n%s", lastBytes(b, 4000))
+			}
+		}
+	})
+	p := &Prometheus{URL: "http://" + addr(port), proc: pp}
+	pp.start(t)
 	waitReady(t, p.URL+"/-/ready", 30*time.Second)
 	return p
+}
+
+// promProcess is the process of a restartable Prometheus: the same
+// binary and arguments, so the same port and TSDB, each time it starts.
+type promProcess struct {
+	bin, dir string
+	args     []string
+	log      *os.File // every run appends to it
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed once cmd has exited; nil before the first start
+}
+
+func (pp *promProcess) start(t testing.TB) {
+	t.Helper()
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.done != nil {
+		select {
+		case <-pp.done:
+		default:
+			t.Fatalf("prometheus (pid %d) is already running", pp.cmd.Process.Pid)
+		}
+	}
+	cmd := exec.Command(pp.bin, pp.args...)
+	cmd.Dir = pp.dir
+	cmd.Stdout, cmd.Stderr = pp.log, pp.log
+	cmd.SysProcAttr = SysProcAttr()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", pp.bin, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	pp.cmd, pp.done = cmd, done
+}
+
+// stop sends SIGTERM and waits for the exit, for up to within; past it,
+// it kills the process and fails the test.
+func (pp *promProcess) stop(t testing.TB, within time.Duration) {
+	t.Helper()
+	pp.mu.Lock()
+	cmd, done := pp.cmd, pp.done
+	pp.mu.Unlock()
+	if done == nil {
+		t.Fatal("prometheus was never started")
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		t.Fatalf("stopping prometheus (pid %d): %v", cmd.Process.Pid, err)
+	}
+	select {
+	case <-done:
+	case <-time.After(within):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("prometheus (pid %d) still running %s after SIGTERM; killed it", cmd.Process.Pid, within)
+	}
+}
+
+// kill ends the running process, if any, and waits for it.
+func (pp *promProcess) kill() {
+	pp.mu.Lock()
+	cmd, done := pp.cmd, pp.done
+	pp.mu.Unlock()
+	if done == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	<-done
+}
+
+// Stop shuts the server down gracefully (SIGTERM, as systemd does) and
+// waits until it has exited: its port refuses connections and its TSDB is
+// closed. Start brings it back. Only a server from StartPrometheus can be
+// stopped.
+func (p *Prometheus) Stop(t testing.TB) {
+	t.Helper()
+	if p.proc == nil {
+		t.Fatalf("prometheus at %s was not started by StartPrometheus; it cannot be stopped", p.URL)
+	}
+	p.proc.stop(t, 30*time.Second)
+}
+
+// Start starts a stopped server again, with the same arguments, port and
+// TSDB dir (so it keeps what it had stored), and waits until it is ready.
+func (p *Prometheus) Start(t testing.TB) {
+	t.Helper()
+	if p.proc == nil {
+		t.Fatalf("prometheus at %s was not started by StartPrometheus; it cannot be restarted", p.URL)
+	}
+	fmt.Fprintf(p.proc.log, "--- testinfra: restarting prometheus at %s ---\n", time.Now().Format(time.RFC3339Nano))
+	p.proc.start(t)
+	waitReady(t, p.URL+"/-/ready", 30*time.Second)
 }
 
 func waitReady(t testing.TB, u string, within time.Duration) {

@@ -52,6 +52,7 @@ func (c *Client) fallBack(reason string) {
 		c.logger.Warn("receiver does not accept remote-write 2.0, falling back to 1.0 for the rest of the process; no data is lost",
 			"endpoint", c.Endpoint(), "reason", reason,
 			"hint", "set protobuf_message: "+config.WriteRequestV1+" for this destination to skip the probe")
+		c.rememberFallback()
 	}
 }
 
@@ -86,8 +87,23 @@ func (w *writer) store(b *batch) (written, retries int, err error) {
 // With a spool, the body is on disk before it is sent (spooled.go), and
 // b.kept tells whether it stayed there.
 func (w *writer) send(b *batch, msg string) (Result, int, error) {
-	body := formats[msg].encode(b)
-	seq, spooled := w.ahead(msg, len(b.samples), body)
+	var (
+		body    []byte
+		seq     uint64
+		spooled bool
+	)
+	if b.onDisk && b.msg == msg {
+		body, seq, spooled = b.body, b.seq, true
+	} else {
+		if b.onDisk {
+			// Written ahead in the message the receiver just refused:
+			// this send replaces it.
+			w.settle(b.seq, nil)
+		}
+		body = formats[msg].encode(b)
+		seq, spooled = w.ahead(msg, len(b.samples), body)
+	}
+	b.onDisk = false
 	res, retries, err := w.sendBody(body, msg)
 	b.kept = spooled && err != nil && !final(err)
 	if spooled {

@@ -48,6 +48,12 @@ type batch struct {
 	// kept is set when the batch's last send failed and its body stayed
 	// in the spool for a later delivery.
 	kept bool
+	// onDisk says body was written ahead to the spool as seq, encoded as
+	// msg, and not sent yet (writeAhead).
+	onDisk bool
+	seq    uint64
+	msg    string
+	body   []byte
 
 	series []prompb.TimeSeries
 	v2     v2Scratch
@@ -58,7 +64,7 @@ type batch struct {
 func (b *batch) reset() {
 	b.labels, b.ends, b.samples, b.meta = b.labels[:0], b.ends[:0], b.samples[:0], b.meta[:0]
 	b.fams, b.fam = b.fams[:0], b.fam[:0]
-	b.kept = false
+	b.kept, b.onDisk, b.body = false, false, nil
 	clear(b.series)
 }
 

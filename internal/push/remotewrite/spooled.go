@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/push"
 	"github.com/liftpush/liftpush/internal/spool"
 )
@@ -22,7 +23,26 @@ import (
 //     delivery replays it in order.
 
 // SetSpool gives the destination its queue. Call it before the first Open.
-func (c *Client) SetSpool(q *spool.Queue) { c.queue = q }
+// A fallback to 1.0 that an earlier process found is remembered there.
+func (c *Client) SetSpool(q *spool.Queue) {
+	c.queue = q
+	if b, _ := q.LoadState(fallbackState); string(b) == config.WriteRequestV1 {
+		c.v1Only.Store(true)
+	}
+}
+
+// fallbackState keeps a fallback to 1.0 across run --once processes.
+const fallbackState = "fallback"
+
+// rememberFallback writes the fallback to the spool dir, if there is one.
+func (c *Client) rememberFallback() {
+	if c.queue == nil {
+		return
+	}
+	if err := c.queue.SaveState(fallbackState, []byte(config.WriteRequestV1)); err != nil {
+		c.logger.Error("remembering the fallback to 1.0 in the spool", "err", err)
+	}
+}
 
 // SpoolState reports what the destination's spool holds; false without one.
 func (c *Client) SpoolState() (push.SpoolState, bool) {
@@ -65,13 +85,8 @@ func (w *writer) replay() bool {
 			return false
 		}
 		w.prog.Begin()
-		res, retries, err := w.sendBody(rec.Body, rec.Format)
+		retries, err := w.replayOne(rec)
 		w.prog.End(err == nil)
-		if err == nil && formats[rec.Format].written && notV2(res, nil, rec.Samples) != "" {
-			// A 2.0 record to a receiver that turned out not to speak
-			// it: its body cannot be resent as 1.0.
-			err = fmt.Errorf("%w: the receiver does not accept remote-write 2.0", errNotV2)
-		}
 		w.mu.Lock()
 		w.report.Retried += retries * rec.Samples
 		w.mu.Unlock()
@@ -92,7 +107,33 @@ func (w *writer) replay() bool {
 	return true
 }
 
-var errNotV2 = errors.New("dropped a spooled 2.0 request")
+// replayOne sends one spooled record. A 2.0 record to a receiver that does
+// not speak 2.0 is converted and sent as 1.0, as a fresh batch would be.
+func (w *writer) replayOne(rec spool.Record) (int, error) {
+	if formats[rec.Format].written && w.c.v1Only.Load() {
+		return w.replayAsV1(rec, 0)
+	}
+	res, retries, err := w.sendBody(rec.Body, rec.Format)
+	if formats[rec.Format].written {
+		if reason := notV2(res, err, rec.Samples); reason != "" {
+			w.c.fallBack(reason)
+			return w.replayAsV1(rec, retries)
+		}
+	}
+	return retries, err
+}
+
+func (w *writer) replayAsV1(rec spool.Record, retries int) (int, error) {
+	body, err := v2ToV1(rec.Body)
+	if err != nil {
+		return retries, fmt.Errorf("%w: %w", errNotV2, err)
+	}
+	_, more, err := w.sendBody(body, config.WriteRequestV1)
+	return retries + more, err
+}
+
+// errNotV2 marks a spooled 2.0 record that could not be converted to 1.0.
+var errNotV2 = errors.New("spooled 2.0 request unreadable")
 
 // final reports whether an error ends a record's life: a refusal that no
 // retry can change. Anything else (still failing when time ran out) keeps
@@ -134,19 +175,21 @@ func (w *writer) settle(seq uint64, err error) {
 	}
 }
 
-// spoolOnly keeps a batch on disk without sending it: something older is
-// still pending. It returns false without a spool.
-func (w *writer) spoolOnly(b *batch) bool {
+// writeAhead puts a batch on disk, encoded in the destination's current
+// message, before it waits for anything; send then sends that body.
+func (w *writer) writeAhead(b *batch) {
 	if w.c.queue == nil {
-		return false
+		return
 	}
 	msg := w.c.message()
-	n := len(b.samples)
-	if _, ok := w.ahead(msg, n, formats[msg].encode(b)); !ok {
-		return false
+	if formats[msg].written && len(b.samples) == 0 {
+		// 2.0 does not send a batch of metadata alone (store).
+		return
 	}
-	w.kept(n)
-	return true
+	body := formats[msg].encode(b)
+	if seq, ok := w.ahead(msg, len(b.samples), body); ok {
+		b.onDisk, b.seq, b.msg, b.body = true, seq, msg, body
+	}
 }
 
 // kept counts samples left in the spool for a later delivery.

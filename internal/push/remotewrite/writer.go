@@ -29,7 +29,6 @@ type writer struct {
 	ctx    context.Context
 	prog   *push.Progress
 	stop   func()
-	enc    format
 	shards []*shard
 	lb     *labels.Builder
 	seen   map[string]struct{} // families whose metadata was queued
@@ -69,7 +68,6 @@ func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
 		ctx:    ctx,
 		prog:   prog,
 		stop:   stop,
-		enc:    formats[c.cfg.ProtobufMessage],
 		lb:     labels.NewBuilder(labels.EmptyLabels()),
 		seen:   map[string]struct{}{},
 		cycle:  opts.Cycle,
@@ -219,8 +217,13 @@ func (w *writer) run(sh *shard) {
 
 func (w *writer) sendBatch(sh *shard, b *batch) {
 	n := len(b.samples)
+	// On disk before anything else: a backlog's replay may take the whole
+	// cycle, and what was collected must not wait for it in memory.
+	w.writeAhead(b)
 	<-w.replayed
-	if (sh.blocked || w.blocked.Load() || w.ctx.Err() != nil) && w.spoolOnly(b) {
+	if (sh.blocked || w.blocked.Load() || w.ctx.Err() != nil) && b.onDisk {
+		// Behind older pending records: it waits with them.
+		w.kept(n)
 		return
 	}
 	if w.ctx.Err() != nil {
