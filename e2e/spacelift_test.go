@@ -17,7 +17,9 @@ import (
 // TestE2ESpacelift runs `liftpush run --once` against the fake Spacelift
 // with the demo account, pushes into a real Prometheus, and runs the seeds'
 // alert and autoscaling queries and every panel query of Spacelift's example
-// dashboard on what arrived.
+// dashboard on what arrived. The stack listing is on (spacelift.stacks), so
+// the queue ages and stack states arrive beside the 19 series of Spacelift's
+// exporter, which must not change.
 func TestE2ESpacelift(t *testing.T) {
 	prom := testinfra.StartPrometheus(t, "")
 	data, err := spacelifttest.Fixture("demo")
@@ -35,6 +37,7 @@ global:
   external_labels: {cluster: edge-1}
 spacelift:
   insecure_http: true
+  stacks: true
 remote_write:
   - url: `+prom.WriteURL()+`
 `)
@@ -52,8 +55,9 @@ remote_write:
 	if strings.Contains(res.Stderr, "demo-secret") {
 		t.Errorf("the secret appears in the logs")
 	}
-	if s := fake.Stats(); s.Exchanges != 1 || s.Queries != 1 {
-		t.Errorf("exchanges=%d queries=%d, want one of each in a one-shot run", s.Exchanges, s.Queries)
+	// One exchange, the combined query, and three pages of 50 stacks.
+	if s := fake.Stats(); s.Exchanges != 1 || s.Queries != 4 || s.StackSearches != 3 {
+		t.Errorf("exchanges=%d queries=%d stack searches=%d, want 1, 1+3 and 3 in a one-shot run with stacks: true", s.Exchanges, s.Queries, s.StackSearches)
 	}
 
 	const (
@@ -99,6 +103,50 @@ remote_write:
 		}},
 		{`liftpush_collector_up{collector="spacelift"}`, []string{`__name__="liftpush_collector_up",cluster="edge-1",collector="spacelift",job="liftpush" 1`}},
 		{`count({__name__=~"spacelift_.+",instance!=""})`, []string{}},
+		// Issue 13: the queue's age (the earliest createdAt, not position
+		// 1; no series for staging's empty queue) and the stack states.
+		{`max(spacelift_worker_pool_oldest_schedulable_run_timestamp_seconds) by (worker_pool_id, worker_pool_name)`,
+			[]string{edge + " 1.7957772e+09", prod + " 1.795779e+09"}},
+		{`max(spacelift_public_worker_pool_oldest_schedulable_run_timestamp_seconds)`, []string{" 1.7957814e+09"}},
+		{`count by (state) (spacelift_stack_state == 1)`, []string{`state="FAILED" 7`, `state="FINISHED" 128`, `state="UNCONFIRMED" 3`}},
+		{`spacelift_stack_state{stack_id=~"infra-network-core|payments-api|zurich-tokyo"}`, []string{
+			`__name__="spacelift_stack_state",cluster="edge-1",job="liftpush",space="edge",stack_id="zurich-tokyo",stack_name="Zürich 東京 🚀",state="UNCONFIRMED" 1`,
+			`__name__="spacelift_stack_state",cluster="edge-1",job="liftpush",space="root",stack_id="infra-network-core",stack_name="infra/network \"core\" ☁",state="FINISHED" 1`,
+			`__name__="spacelift_stack_state",cluster="edge-1",job="liftpush",space="team/payments",stack_id="payments-api",stack_name="payments/api",state="FAILED" 1`,
+		}},
+		// The series per name: the 19 of Spacelift's exporter as before,
+		// then liftpush's extras.
+		{`count by (__name__) ({__name__=~"spacelift_.+"})`, []string{
+			`__name__="spacelift_build_info" 1`,
+			`__name__="spacelift_current_average_run_duration" 1`,
+			`__name__="spacelift_current_avg_stack_size_by_resource_count" 1`,
+			`__name__="spacelift_current_billing_period_end_timestamp_seconds" 1`,
+			`__name__="spacelift_current_billing_period_start_timestamp_seconds" 1`,
+			`__name__="spacelift_current_billing_period_used_private_seconds" 1`,
+			`__name__="spacelift_current_billing_period_used_public_seconds" 1`,
+			`__name__="spacelift_current_billing_period_used_seats" 1`,
+			`__name__="spacelift_current_median_run_duration" 1`,
+			`__name__="spacelift_current_resources_count_by_drift" 2`,
+			`__name__="spacelift_current_stacks_count_by_state" 3`,
+			`__name__="spacelift_public_worker_pool_parallelism" 1`,
+			`__name__="spacelift_public_worker_pool_runs_pending" 1`,
+			`__name__="spacelift_public_worker_pool_workers_busy" 1`,
+			`__name__="spacelift_scrape_duration_seconds" 1`,
+			`__name__="spacelift_worker_pool_runs_pending" 3`,
+			`__name__="spacelift_worker_pool_workers" 3`,
+			`__name__="spacelift_worker_pool_workers_busy" 3`,
+			`__name__="spacelift_worker_pool_workers_drained" 3`,
+			// Extras.
+			`__name__="spacelift_current_billing_period_allowed_seats" 1`,
+			`__name__="spacelift_current_billing_period_allowed_seconds" 1`,
+			`__name__="spacelift_current_billing_period_used_private_workers" 1`,
+			`__name__="spacelift_public_worker_pool_oldest_schedulable_run_timestamp_seconds" 1`,
+			`__name__="spacelift_public_worker_pool_schedulable_runs" 1`,
+			`__name__="spacelift_stack_state" 138`,
+			`__name__="spacelift_worker_pool_oldest_schedulable_run_timestamp_seconds" 2`,
+			`__name__="spacelift_worker_pool_schedulable_runs" 3`,
+			`__name__="spacelift_worker_pool_workers_idle" 3`,
+		}},
 	} {
 		sort.Strings(tc.want)
 		if diff := cmp.Diff(tc.want, vector(tc.query)); diff != "" {

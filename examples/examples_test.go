@@ -32,6 +32,9 @@ var pushed = []string{
 	"spacelift_current_billing_period_start_timestamp_seconds", "spacelift_current_billing_period_end_timestamp_seconds",
 	"spacelift_current_billing_period_used_private_seconds", "spacelift_current_billing_period_used_public_seconds",
 	"spacelift_current_billing_period_used_seats", "spacelift_current_stacks_count_by_state",
+	// Spacelift, liftpush extras (issue 13)
+	"spacelift_worker_pool_oldest_schedulable_run_timestamp_seconds",
+	"spacelift_public_worker_pool_oldest_schedulable_run_timestamp_seconds", "spacelift_stack_state",
 	// Kubernetes, kube-api-exporter naming
 	"k8s_deployment_metadata_generation", "k8s_deployment_spec_replicas",
 	"k8s_deployment_status_observedGeneration", "k8s_deployment_status_availableReplicas",

@@ -24,6 +24,10 @@ hack/build-kube-apiserver.sh
 # Prometheus 3, the remote-write 2.0 receiver (Debian's 2.42 lacks 2.0):
 # built from source like kube-apiserver, about 8 minutes cold, cached after.
 hack/build-prometheus3.sh
+# promtool 3.16 for `promtool test rules examples/prometheus-rules.test.yml`
+# (examples/promtool_test.go) and the bench baseline: about 3 minutes cold,
+# cached after.
+hack/build-promtool.sh >/dev/null
 # helm for the chart tests (charts/liftpush), from the Go module proxy: about
 # 2 minutes cold. The tests look for it in this cache.
 helm_bin="${LIFTPUSH_CACHE:-$HOME/.cache/liftpush}/bin/helm"

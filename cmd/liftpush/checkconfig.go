@@ -1,19 +1,32 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/liftpush/liftpush/internal/pipeline"
 )
 
-type checkConfigCmd struct{ f *flags }
+type checkConfigCmd struct {
+	f            *flags
+	probe        bool
+	probeTimeout time.Duration
+}
 
 func newCheckConfigCmd(app *kingpin.Application, f *flags) *checkConfigCmd {
 	c := &checkConfigCmd{f: f}
-	cmd := app.Command("check-config", "Validate the configuration (file, flags and environment) and print the effective config, secrets shown as <secret>. Exit 2 when invalid.")
+	cmd := app.Command("check-config", "Validate the configuration (file, flags and environment) and print the effective config, secrets shown as <secret>. Exit 2 when invalid. With --probe, check each configured part live instead of printing the config. Exit 1 when a probe fails.")
 	f.addConfigFlags(cmd)
+	cmd.Flag("probe", "After validating, make one cheap live check per configured part, in parallel, and print one line per part: OK or FAIL with the reason. Nothing is pushed: Spacelift exchanges its API key only, Kubernetes lists one item of each resource, each scrape target is fetched once, remote-write gets an empty WriteRequest, a Pushgateway GET /-/ready and /api/v1/status.").
+		BoolVar(&c.probe)
+	cmd.Flag("probe.timeout", "Time each probe may take.").Default("10s").DurationVar(&c.probeTimeout)
 	return c
 }
 
@@ -24,10 +37,32 @@ func (c *checkConfigCmd) exec(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	for _, w := range cfg.Warnings() {
-		logger.Warn(w)
+	if !c.probe {
+		for _, w := range cfg.Warnings() {
+			logger.Warn(w)
+		}
+		fmt.Fprint(os.Stdout, cfg.String())
+		fmt.Fprintln(os.Stderr, "SUCCESS: configuration is valid")
+		return nil
 	}
-	fmt.Fprint(os.Stdout, cfg.String())
-	fmt.Fprintln(os.Stderr, "SUCCESS: configuration is valid")
+	res, err := pipeline.Probe(context.Background(), cfg, pipeline.Options{Logger: logger, UserAgent: userAgent()}, c.probeTimeout)
+	if err != nil {
+		return usageError{err}
+	}
+	fmt.Fprintln(os.Stderr, "SUCCESS: configuration is valid; probing each part")
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PART\tRESULT\tDETAIL")
+	failed := false
+	for _, r := range res {
+		result, detail := "OK", r.Detail
+		if r.Err != nil {
+			result, detail, failed = "FAIL", r.Err.Error(), true
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Part, result, strings.ReplaceAll(detail, "\n", "; "))
+	}
+	tw.Flush()
+	if failed {
+		return errFailed
+	}
 	return nil
 }

@@ -29,6 +29,11 @@ type SpaceliftConfig struct {
 	// InsecureHTTP allows an http:// endpoint, for tests and labs only.
 	InsecureHTTP bool           `yaml:"insecure_http,omitempty"`
 	Timeout      model.Duration `yaml:"timeout"`
+	// Stacks adds spacelift_stack_state, one series per stack, from a
+	// paginated listing: one more request per 50 stacks a cycle (issue 13).
+	// Off by default, as listing stacks is what made Spacelift's exporter
+	// refuse per-stack series.
+	Stacks bool `yaml:"stacks,omitempty"`
 }
 
 // DefaultSpaceliftConfig fills what a spacelift block leaves out.

@@ -102,4 +102,21 @@ func TestSpaceliftConfigDefaults(t *testing.T) {
 	if !cfg.Spacelift.IsEnabled() {
 		t.Error("a present block must be enabled")
 	}
+	if cfg.Spacelift.Stacks {
+		t.Error("stacks must be off by default: the listing costs a request per 50 stacks")
+	}
+}
+
+func TestSpaceliftConfigStacks(t *testing.T) {
+	b, err := os.ReadFile("testdata/spacelift-stacks.good.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Spacelift.Stacks {
+		t.Error("stacks: true was not read")
+	}
 }

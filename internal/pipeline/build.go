@@ -33,6 +33,8 @@ type built struct {
 	collectors   []collect.Collector
 	destinations []push.Destination
 	entries      []any
+	// kinds holds the config key ("remote_write", ...) of each destination.
+	kinds []string
 }
 
 // New builds a pipeline from a validated configuration.
@@ -79,6 +81,7 @@ func (p *Pipeline) Build(cfg *config.Config) (*built, error) {
 			}
 			b.destinations = append(b.destinations, d)
 			b.entries = append(b.entries, e)
+			b.kinds = append(b.kinds, key)
 		}
 	}
 	return b, nil

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Prometheus is a real Prometheus server (the Debian package) with the
@@ -34,11 +36,38 @@ func (p *Prometheus) WriteURL() string { return p.URL + "/api/v1/write" }
 // Pushgateway).
 func StartPrometheus(t testing.TB, scrapeConfigs string) *Prometheus {
 	t.Helper()
+	return StartPrometheusWith(t, PrometheusOptions{ScrapeConfigs: scrapeConfigs})
+}
+
+// PrometheusOptions is what StartPrometheusWith puts in prometheus.yml.
+type PrometheusOptions struct {
+	// ScrapeConfigs, when not empty, is YAML put under scrape_configs.
+	ScrapeConfigs string
+	// RuleFiles are rule files (plain Prometheus format) to load.
+	RuleFiles []string
+	// EvaluationInterval is global.evaluation_interval; zero keeps
+	// Prometheus' default (1m).
+	EvaluationInterval time.Duration
+}
+
+// StartPrometheusWith is StartPrometheus with rule files and an evaluation
+// interval, for tests of alerts on pushed data.
+func StartPrometheusWith(t testing.TB, opts PrometheusOptions) *Prometheus {
+	t.Helper()
 	bin := RequireBinary(t, "prometheus", "apt-get install -y --no-install-recommends prometheus")
 	dir := t.TempDir()
 	cfg := "global:\n  scrape_interval: 1s\n"
-	if scrapeConfigs != "" {
-		cfg += "scrape_configs:\n" + scrapeConfigs
+	if opts.EvaluationInterval > 0 {
+		cfg += fmt.Sprintf("  evaluation_interval: %s\n", model.Duration(opts.EvaluationInterval))
+	}
+	if len(opts.RuleFiles) > 0 {
+		cfg += "rule_files:\n"
+		for _, f := range opts.RuleFiles {
+			cfg += fmt.Sprintf("  - %q\n", f)
+		}
+	}
+	if opts.ScrapeConfigs != "" {
+		cfg += "scrape_configs:\n" + opts.ScrapeConfigs
 	}
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -240,3 +269,33 @@ func (p *Prometheus) Value(t testing.TB, q string) float64 {
 
 // String renders a sample like PromQL does, for diffs.
 func (s Sample) String() string { return fmt.Sprintf("%v %g", s.Metric, s.Value) }
+
+// Alert is one active alert of /api/v1/alerts.
+type Alert struct {
+	Labels map[string]string `json:"labels"`
+	// State is "pending" or "firing".
+	State string `json:"state"`
+}
+
+// Alerts returns the active (pending or firing) alerts.
+func (p *Prometheus) Alerts(t testing.TB) []Alert {
+	t.Helper()
+	resp, err := http.Get(p.URL + "/api/v1/alerts")
+	if err != nil {
+		t.Fatalf("alerts: %v", err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Data   struct {
+			Alerts []Alert `json:"alerts"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("alerts: decoding: %v", err)
+	}
+	if body.Status != "success" {
+		t.Fatalf("alerts: status %q", body.Status)
+	}
+	return body.Data.Alerts
+}

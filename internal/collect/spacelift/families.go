@@ -23,6 +23,8 @@ var extraSeries = []string{
 	"spacelift_current_billing_period_allowed_seconds",
 	"spacelift_current_billing_period_allowed_seats",
 	"spacelift_current_billing_period_used_private_workers",
+	"spacelift_public_worker_pool_oldest_schedulable_run_timestamp_seconds",
+	"spacelift_worker_pool_oldest_schedulable_run_timestamp_seconds",
 }
 
 // family is a gauge family under construction.
@@ -49,13 +51,17 @@ func families(s *snapshot, logger *slog.Logger) []metric.Family {
 		busy := newGauge("spacelift_public_worker_pool_workers_busy", "The number of currently busy workers in the public worker pool for this account", 1)
 		par := newGauge("spacelift_public_worker_pool_parallelism", "The maximum number of simultaneously executing runs on the public worker pool for this account", 1)
 		sched := newGauge("spacelift_public_worker_pool_schedulable_runs", "The number of runs in your account that could be scheduled on the public worker pool now (liftpush extra)", 1)
+		oldest := newGauge("spacelift_public_worker_pool_oldest_schedulable_run_timestamp_seconds", "The creation time of the oldest run among the first 50 in the public worker pool's queue (liftpush extra)", 1)
 		pending.add(p.pending)
 		busy.add(p.busy)
 		par.add(p.parallelism)
 		if p.schedulable != nil {
 			sched.add(*p.schedulable)
 		}
-		out = append(out, pending, busy, par, sched)
+		if p.oldestRun != nil {
+			oldest.add(*p.oldestRun)
+		}
+		out = append(out, pending, busy, par, sched, oldest)
 	}
 
 	n := len(s.pools)
@@ -65,6 +71,7 @@ func families(s *snapshot, logger *slog.Logger) []metric.Family {
 	drained := newGauge("spacelift_worker_pool_workers_drained", "The number of workers in a worker pool that have been drained", n)
 	idle := newGauge("spacelift_worker_pool_workers_idle", "The number of workers in a worker pool that are neither busy nor drained (liftpush extra)", n)
 	sched := newGauge("spacelift_worker_pool_schedulable_runs", "The number of runs in a worker pool that could be scheduled now (liftpush extra)", n)
+	oldest := newGauge("spacelift_worker_pool_oldest_schedulable_run_timestamp_seconds", "The creation time of the oldest run among the first 50 in a worker pool's queue (liftpush extra)", n)
 	for _, p := range s.pools {
 		kv := []string{"worker_pool_id", p.id, "worker_pool_name", p.name}
 		pending.add(p.pending, kv...)
@@ -77,8 +84,11 @@ func families(s *snapshot, logger *slog.Logger) []metric.Family {
 		if p.schedulable != nil {
 			sched.add(*p.schedulable, kv...)
 		}
+		if p.oldestRun != nil {
+			oldest.add(*p.oldestRun, kv...)
+		}
 	}
-	out = append(out, pending, busy, workers, drained, idle, sched)
+	out = append(out, pending, busy, workers, drained, idle, sched, oldest)
 
 	if u := s.usage; u != nil {
 		start := newGauge("spacelift_current_billing_period_start_timestamp_seconds", "The timestamp of the start of the current billing period", 1)
@@ -117,6 +127,16 @@ func families(s *snapshot, logger *slog.Logger) []metric.Family {
 			// returns them and as promex exports them, despite the name.
 			first(newGauge("spacelift_current_average_run_duration", "The average run duration", 1), m.avgRunDuration),
 			first(newGauge("spacelift_current_median_run_duration", "The median run duration", 1), m.medianRunDuration))
+	}
+
+	if len(s.stacks) > 0 {
+		// One series per stack, its current state as a label (issue 13):
+		// a changed state starts a new series and ends the old one.
+		st := newGauge("spacelift_stack_state", "The current state of a stack, as the state label; the value is always 1 (liftpush extra, spacelift.stacks)", len(s.stacks))
+		for _, x := range s.stacks {
+			st.add(1, "stack_id", x.id, "stack_name", x.name, "space", x.space, "state", x.state)
+		}
+		out = append(out, st)
 	}
 
 	fams := make([]metric.Family, 0, len(out)+2)

@@ -20,12 +20,17 @@ const maxLoggedErrors = 10
 // exchanges the API key again and retries once, as Spacelift's exporter
 // does: the server may have revoked a token we still believed valid.
 func (c *Collector) run(ctx context.Context, q any) (*exchange, error) {
+	return c.runWith(ctx, q, nil)
+}
+
+// runWith is run with GraphQL variables.
+func (c *Collector) runWith(ctx context.Context, q any, vars map[string]any) (*exchange, error) {
 	tok, err := c.token(ctx)
 	if err != nil {
 		return nil, err
 	}
 	x := &exchange{token: tok}
-	err = c.query(ctx, x, q)
+	err = c.queryWith(ctx, x, q, vars)
 	if err != nil && isUnauthorized(x) {
 		c.logger.Warn("Spacelift refused the token; exchanging the API key again and retrying once")
 		c.jwt = ""
@@ -34,7 +39,7 @@ func (c *Collector) run(ctx context.Context, q any) (*exchange, error) {
 			return nil, err
 		}
 		x = &exchange{token: tok}
-		err = c.query(ctx, x, q)
+		err = c.queryWith(ctx, x, q, vars)
 		if err != nil && isUnauthorized(x) {
 			// A fresh token refused at once: drop it so the next cycle
 			// starts over rather than reusing it.
@@ -53,13 +58,18 @@ func (c *Collector) run(ctx context.Context, q any) (*exchange, error) {
 // query sends one document. The decoder of shurcooL/graphql walks untrusted
 // JSON with reflection; should it ever panic on a malformed answer, that is
 // a failed collection, not a crashed process.
-func (c *Collector) query(ctx context.Context, x *exchange, q any) (err error) {
+func (c *Collector) query(ctx context.Context, x *exchange, q any) error {
+	return c.queryWith(ctx, x, q, nil)
+}
+
+// queryWith is query with GraphQL variables.
+func (c *Collector) queryWith(ctx context.Context, x *exchange, q any, vars map[string]any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("decoding the response failed: %v", r)
 		}
 	}()
-	return c.gql.Query(withExchange(ctx, x), q, nil)
+	return c.gql.Query(withExchange(ctx, x), q, vars)
 }
 
 // describe turns a failed exchange into an error that carries every GraphQL

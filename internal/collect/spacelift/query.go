@@ -22,7 +22,23 @@ type publicCore struct {
 // embedded struct both when it writes the query and when it decodes.
 type publicExt struct {
 	publicCore
-	SchedulableRunsCount *int `graphql:"schedulableRunsCount"`
+	SchedulableRunsCount *int             `graphql:"schedulableRunsCount"`
+	SchedulableRuns      *schedulableRuns `graphql:"searchSchedulableRuns(input: {first: 50, orderBy: {field: \"position\", direction: \"ASC\"}})"`
+}
+
+// schedulableRuns is the first page of a pool's queue, in the order the
+// scheduler takes it (issue 13). Only createdAt is read: the earliest of the
+// page is the queue's age. A priority run jumps ahead, so the oldest run is
+// not necessarily at position 1; it may even be on a later page, which one
+// page of 50 accepts (README: Spacelift).
+type schedulableRuns struct {
+	Edges []*struct {
+		Node *struct {
+			Run *struct {
+				CreatedAt *int64 `graphql:"createdAt"`
+			} `graphql:"run"`
+		} `graphql:"node"`
+	} `graphql:"edges"`
 }
 
 type workerCore struct {
@@ -43,12 +59,13 @@ type poolCore struct {
 }
 
 type poolExt struct {
-	ID                   *string     `graphql:"id"`
-	Name                 *string     `graphql:"name"`
-	PendingRuns          *int        `graphql:"pendingRuns"`
-	BusyWorkers          *int        `graphql:"busyWorkers"`
-	SchedulableRunsCount *int        `graphql:"schedulableRunsCount"`
-	Workers              []workerExt `graphql:"workers"`
+	ID                   *string          `graphql:"id"`
+	Name                 *string          `graphql:"name"`
+	PendingRuns          *int             `graphql:"pendingRuns"`
+	BusyWorkers          *int             `graphql:"busyWorkers"`
+	SchedulableRunsCount *int             `graphql:"schedulableRunsCount"`
+	Workers              []workerExt      `graphql:"workers"`
+	SchedulableRuns      *schedulableRuns `graphql:"searchSchedulableRuns(input: {first: 50, orderBy: {field: \"position\", direction: \"ASC\"}})"`
 }
 
 type usageCore struct {
@@ -120,6 +137,32 @@ type (
 	}
 )
 
+// SearchInput is the API's input type of the search connections. The Go
+// type's name is the GraphQL type's: shurcooL/graphql declares a variable
+// with the name of its Go type.
+type SearchInput struct {
+	First int     `json:"first"`
+	After *string `json:"after,omitempty"`
+}
+
+// stacksPage is one page of the opt-in stack listing (spacelift.stacks).
+type stacksPage struct {
+	SearchStacks *struct {
+		Edges []*struct {
+			Node *struct {
+				ID    *string `graphql:"id"`
+				Name  *string `graphql:"name"`
+				Space *string `graphql:"space"`
+				State *string `graphql:"state"`
+			} `graphql:"node"`
+		} `graphql:"edges"`
+		PageInfo *struct {
+			EndCursor   *string `graphql:"endCursor"`
+			HasNextPage *bool   `graphql:"hasNextPage"`
+		} `graphql:"pageInfo"`
+	} `graphql:"searchStacks(input: $input)"`
+}
+
 // snapshot is what one cycle learned; nil and empty parts were not
 // available.
 type snapshot struct {
@@ -127,17 +170,30 @@ type snapshot struct {
 	pools   []workerPool
 	usage   *usage
 	metrics *aggregates
+	stacks  []stack
+}
+
+// answered tells whether any root came back.
+func (s *snapshot) answered() bool {
+	return s.public != nil || s.pools != nil || s.usage != nil || s.metrics != nil
 }
 
 type publicPool struct {
 	parallelism, busy, pending float64
 	schedulable                *float64
+	// oldestRun is the earliest createdAt on the first page of the queue;
+	// nil for an empty queue.
+	oldestRun *float64
 }
 
 type workerPool struct {
 	id, name                      string
 	pending, busy, total, drained float64
-	idle, schedulable             *float64
+	idle, schedulable, oldestRun  *float64
+}
+
+type stack struct {
+	id, name, space, state string
 }
 
 type usage struct {
@@ -190,6 +246,7 @@ func toPublic[P publicSel](n *nullCheck, p P) (publicPool, bool) {
 		if v.SchedulableRunsCount == nil {
 			n.fail("publicWorkerPool.schedulableRunsCount")
 		}
+		out.oldestRun = oldestRun(n, v.SchedulableRuns, "publicWorkerPool.searchSchedulableRuns")
 		return out, ok
 	case publicCore:
 		ok := true
@@ -250,6 +307,7 @@ func toPool[W poolSel](n *nullCheck, i int, w *W) (workerPool, bool) {
 		if v.SchedulableRunsCount == nil {
 			n.fail(at("schedulableRunsCount"))
 		}
+		out.oldestRun = oldestRun(n, v.SchedulableRuns, at("searchSchedulableRuns"))
 		if v.Workers == nil {
 			n.fail(at("workers"))
 			return out, false
@@ -272,6 +330,29 @@ func toPool[W poolSel](n *nullCheck, i int, w *W) (workerPool, bool) {
 		out.idle = &idle
 	}
 	return out, ok
+}
+
+// oldestRun returns the earliest createdAt of a page of schedulable runs,
+// nil when the page is empty. A run without createdAt (the field is
+// nullable) does not count; a broken edge is reported and skipped, and costs
+// only this series.
+func oldestRun(n *nullCheck, page *schedulableRuns, path string) *float64 {
+	if page == nil || page.Edges == nil {
+		n.fail(path)
+		return nil
+	}
+	var oldest *float64
+	for i, e := range page.Edges {
+		if e == nil || e.Node == nil || e.Node.Run == nil {
+			n.fail(fmt.Sprintf("%s.edges.%d", path, i))
+			continue
+		}
+		if c := e.Node.Run.CreatedAt; c != nil && (oldest == nil || float64(*c) < *oldest) {
+			f := float64(*c)
+			oldest = &f
+		}
+	}
+	return oldest
 }
 
 func toUsage[U usageSel](n *nullCheck, u U) (usage, bool) {

@@ -41,6 +41,10 @@ type Collector struct {
 	timeout      time.Duration
 	gql          *graphql.Client
 	now          func() time.Time
+	// stacks turns on the paginated stack listing (spacelift.stacks);
+	// maxStackPages bounds it.
+	stacks        bool
+	maxStackPages int
 
 	mu         sync.Mutex
 	jwt        string
@@ -82,13 +86,15 @@ func New(cfg *config.SpaceliftConfig, logger *slog.Logger, userAgent string) (*C
 	}
 	endpoint := strings.TrimSuffix(strings.TrimRight(cfg.Endpoint, "/"), "/graphql")
 	c := &Collector{
-		logger:       logger,
-		url:          endpoint + "/graphql",
-		keyID:        cfg.APIKeyID,
-		inlineSecret: string(cfg.APIKeySecret),
-		secretFile:   cfg.APIKeySecretFile,
-		timeout:      time.Duration(cfg.Timeout),
-		now:          time.Now,
+		logger:        logger,
+		url:           endpoint + "/graphql",
+		keyID:         cfg.APIKeyID,
+		inlineSecret:  string(cfg.APIKeySecret),
+		secretFile:    cfg.APIKeySecretFile,
+		timeout:       time.Duration(cfg.Timeout),
+		now:           time.Now,
+		stacks:        cfg.Stacks,
+		maxStackPages: defaultMaxStackPages,
 	}
 	httpClient := &http.Client{Transport: &transport{next: base, userAgent: userAgent}}
 	c.gql = graphql.NewClient(c.url, httpClient)
@@ -129,9 +135,11 @@ func (c *Collector) recheck(now time.Time) {
 // Name implements the collector contract.
 func (c *Collector) Name() string { return "spacelift" }
 
-// Collect queries the API once and returns every series it could build. A
+// Collect queries the API once (plus one request per page of stacks when
+// spacelift.stacks is on) and returns every series it could build. A
 // partial answer comes back together with an error; an API that refuses
-// some roots to machine sessions is not an error (see fetchSplit).
+// some roots to machine sessions is not an error (see fetchSplit). A failed
+// stack listing is a partial answer: the pool series stay.
 func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -140,6 +148,14 @@ func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 	defer cancel()
 	c.recheck(start)
 	snap, err := c.fetch(ctx)
+	if c.stacks && snap.answered() {
+		// Skipped when the main query got nothing: the same token or
+		// outage would fail the listing too, and only repeat the error.
+		n := &nullCheck{}
+		var serr error
+		snap.stacks, serr = c.fetchStacks(ctx, n)
+		err = errors.Join(append([]error{err, serr}, n.errs...)...)
+	}
 	fams := families(snap, c.logger)
 	fams = append(fams,
 		metric.Gauge("spacelift_scrape_duration_seconds",

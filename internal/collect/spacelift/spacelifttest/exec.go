@@ -57,8 +57,11 @@ type executor struct {
 	vars   map[string]any
 	// fail returns an error message for a field that must fail, by
 	// "Type.field"; empty means resolve normally.
-	fail   func(typeField string) string
-	errors []gqlError
+	fail func(typeField string) string
+	// resolve computes the fields whose value depends on their arguments
+	// (the search connections); ok false means "read the fixture key".
+	resolve func(typeName string, f *ast.Field, obj map[string]any) (v any, msg string, ok bool)
+	errors  []gqlError
 }
 
 func (e *executor) errorf(path []any, format string, args ...any) {
@@ -152,7 +155,18 @@ func (e *executor) field(obj map[string]any, typeName string, fields []*ast.Fiel
 		e.errorf(path, "%s", msg)
 		return nil
 	}
-	v, _ := e.complete(f.Definition.Type, fields, obj[f.Name], path, typeName+"."+f.Name)
+	raw := obj[f.Name]
+	if e.resolve != nil {
+		v, msg, ok := e.resolve(typeName, f, obj)
+		if msg != "" {
+			e.errorf(path, "%s", msg)
+			return nil
+		}
+		if ok {
+			raw = v
+		}
+	}
+	v, _ := e.complete(f.Definition.Type, fields, raw, path, typeName+"."+f.Name)
 	return v
 }
 

@@ -14,7 +14,11 @@ var fixtureFS embed.FS
 // Fixture returns a named account:
 //   - "demo": three private pools (one busy with 12 pending runs, one
 //     quiet, one scaled to zero with a name holding "/", quotes and
-//     unicode), usage and aggregates; what `make demo` serves;
+//     unicode), usage and aggregates; what `make demo` serves. Its queues
+//     ("schedulableRuns") hold a priority run at position 1 created after
+//     the run at position 2; staging's queue is empty. Its 138 "stacks"
+//     (three pages of searchStacks) match stacksCountByState and have
+//     names with "/", quotes and unicode;
 //   - "empty": a new account, no pools and no aggregates yet;
 //   - "names": pool names with "/", quotes, a backslash, unicode, a newline
 //     and an empty name, plus malformed data points;

@@ -69,6 +69,10 @@ type Mode struct {
 	Status int
 	// Delay holds every answer back, or until the client gives up.
 	Delay time.Duration
+	// StuckStackCursor makes searchStacks answer every page after the
+	// first with the cursor it was given and hasNextPage true, the way a
+	// buggy server would loop a client forever.
+	StuckStackCursor bool
 }
 
 // Stats counts what the server saw.
@@ -80,6 +84,7 @@ type Stats struct {
 	Queries           int // authenticated queries executed
 	Unauthorized      int // queries refused for the token
 	Rejected          int // documents that failed validation
+	StackSearches     int // executed queries that select searchStacks
 	// Documents holds every query document received, in order.
 	Documents []string
 	// Header is the last request's header.
@@ -281,6 +286,9 @@ func (h *Handler) execute(r *http.Request, req request, mode Mode) response {
 		}
 		return ""
 	}}
+	e.resolve = func(typeName string, f *ast.Field, obj map[string]any) (any, string, bool) {
+		return search(typeName, f, obj, vars, mode)
+	}
 	var root map[string]any
 	rootType := "Query"
 	switch op.Operation {
@@ -296,6 +304,11 @@ func (h *Handler) execute(r *http.Request, req request, mode Mode) response {
 			return response{Errors: []gqlError{{Message: "unauthorized"}}}
 		}
 		h.stats.Queries++
+		for _, sel := range op.SelectionSet {
+			if f, ok := sel.(*ast.Field); ok && f.Name == "searchStacks" {
+				h.stats.StackSearches++
+			}
+		}
 		root = h.opts.Data
 	}
 	data := e.selectionSet(root, rootType, op.SelectionSet, nil)
