@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liftpush/liftpush/internal/collect/spacelift/spacelifttest"
 	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
@@ -117,4 +118,20 @@ func bearerServer(t *testing.T, path, token, body string) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// startSpaceliftDemo starts the Spacelift fake with the demo account (key
+// "demo", secret "demo-secret"); it stops at cleanup.
+func startSpaceliftDemo(t *testing.T) *spacelifttest.Server {
+	t.Helper()
+	data, err := spacelifttest.Fixture("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake, err := spacelifttest.NewServer(spacelifttest.Options{KeyID: "demo", Secret: "demo-secret", Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	return fake
 }

@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/liftpush/liftpush/internal/collect/spacelift/spacelifttest"
 	"github.com/liftpush/liftpush/internal/testinfra"
 	"github.com/liftpush/liftpush/internal/testinfra/kubeapi"
 )
@@ -76,15 +75,7 @@ func TestE2EAlertsOnPushedData(t *testing.T) {
 	// Broken: 3 replicas wanted, 1 available.
 	kube.CreateDeployment(t, kubeapi.Deployment("ops", "queue", 3, map[string]string{"app": "queue"}),
 		&appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 3, UpdatedReplicas: 3, ReadyReplicas: 1, AvailableReplicas: 1, UnavailableReplicas: 2})
-	data, err := spacelifttest.Fixture("demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake, err := spacelifttest.NewServer(spacelifttest.Options{KeyID: "demo", Secret: "demo-secret", Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Close()
+	fake := startSpaceliftDemo(t)
 	cfg := tempFile(t, "liftpush.yml", `
 spacelift:
   endpoint: `+fake.URL+`
@@ -207,15 +198,7 @@ func TestE2EDashboard(t *testing.T) {
 	if _, err := wp.UpdateStatus(t.Context(), created, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	data, err := spacelifttest.Fixture("demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake, err := spacelifttest.NewServer(spacelifttest.Options{KeyID: "demo", Secret: "demo-secret", Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Close()
+	fake := startSpaceliftDemo(t)
 	demo, err := filepath.Abs("../examples/demo.prom")
 	if err != nil {
 		t.Fatal(err)

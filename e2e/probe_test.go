@@ -8,7 +8,6 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
-	"github.com/liftpush/liftpush/internal/collect/spacelift/spacelifttest"
 	"github.com/liftpush/liftpush/internal/testinfra"
 	"github.com/liftpush/liftpush/internal/testinfra/kubeapi"
 )
@@ -42,15 +41,7 @@ func TestE2EProbe(t *testing.T) {
 	prom := testinfra.StartPrometheus(t, "")
 	pg := testinfra.StartPushgateway(t)
 	kube := kubeapi.Start(t)
-	data, err := spacelifttest.Fixture("demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake, err := spacelifttest.NewServer(spacelifttest.Options{KeyID: "demo", Secret: "demo-secret", Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Close()
+	fake := startSpaceliftDemo(t)
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		_, _ = w.Write([]byte("# TYPE app_up gauge\napp_up 1\napp_requests_total{code=\"200\"} 7\n"))

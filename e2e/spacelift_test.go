@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/liftpush/liftpush/internal/collect/spacelift/spacelifttest"
 	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
@@ -22,15 +21,7 @@ import (
 // exporter, which must not change.
 func TestE2ESpacelift(t *testing.T) {
 	prom := testinfra.StartPrometheus(t, "")
-	data, err := spacelifttest.Fixture("demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake, err := spacelifttest.NewServer(spacelifttest.Options{KeyID: "demo", Secret: "demo-secret", Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Close()
+	fake := startSpaceliftDemo(t)
 	secret := tempFile(t, "secret", "demo-secret\n")
 	cfg := tempFile(t, "liftpush.yml", `
 global:
@@ -165,15 +156,7 @@ remote_write:
 // collector's series and the self-metrics still arrive.
 func TestE2ESpaceliftInvalidKey(t *testing.T) {
 	prom := testinfra.StartPrometheus(t, "")
-	data, err := spacelifttest.Fixture("demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake, err := spacelifttest.NewServer(spacelifttest.Options{KeyID: "demo", Secret: "demo-secret", Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Close()
+	fake := startSpaceliftDemo(t)
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("other_up 1\n"))
 	}))

@@ -14,7 +14,6 @@ import (
 
 	"github.com/liftpush/liftpush/internal/collect/kubernetes"
 	"github.com/liftpush/liftpush/internal/collect/scrape"
-	"github.com/liftpush/liftpush/internal/collect/spacelift/spacelifttest"
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/testinfra"
@@ -64,15 +63,7 @@ func familyKeys(fams []metric.Family, keep func(m map[string]string, v *float64)
 // (internal/collect/spacelift/testdata/demo.prom) with their values.
 func TestE2EVictoriaSpacelift(t *testing.T) {
 	vm := testinfra.StartVictoriaMetrics(t)
-	data, err := spacelifttest.Fixture("demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake, err := spacelifttest.NewServer(spacelifttest.Options{KeyID: "demo", Secret: "demo-secret", Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Close()
+	fake := startSpaceliftDemo(t)
 	cfg := tempFile(t, "liftpush.yml", `
 spacelift:
   endpoint: `+fake.URL+`

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v2"
+
+	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
 // promtool returns the promtool that hack/build-promtool.sh builds (make
@@ -14,15 +16,7 @@ import (
 // CI=true and is skipped elsewhere, like testinfra.RequireBinary.
 func promtool(t *testing.T) string {
 	t.Helper()
-	p := os.Getenv("PROMTOOL")
-	if p == "" {
-		cache := os.Getenv("LIFTPUSH_CACHE")
-		if cache == "" {
-			home, _ := os.UserHomeDir()
-			cache = filepath.Join(home, ".cache", "liftpush")
-		}
-		p = filepath.Join(cache, "promtool-v3.16.0")
-	}
+	p := testinfra.Cached("PROMTOOL", "promtool-v3.16.0")
 	if _, err := exec.LookPath(p); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("promtool not found (%v); build it with: hack/build-promtool.sh", err)

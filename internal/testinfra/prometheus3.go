@@ -18,18 +18,7 @@ const Prometheus3Version = "3.16.0"
 // prometheus3Binary finds Prometheus 3: $LIFTPUSH_PROMETHEUS3, else the path
 // hack/build-prometheus3.sh caches it under.
 func prometheus3Binary() string {
-	if p := os.Getenv("LIFTPUSH_PROMETHEUS3"); p != "" {
-		return p
-	}
-	cache := os.Getenv("LIFTPUSH_CACHE")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return ""
-		}
-		cache = filepath.Join(home, ".cache", "liftpush")
-	}
-	return filepath.Join(cache, "prometheus-v"+Prometheus3Version)
+	return Cached("LIFTPUSH_PROMETHEUS3", "prometheus-v"+Prometheus3Version)
 }
 
 // StartPrometheus3 starts Prometheus 3.16, the remote-write 2.0 receiver

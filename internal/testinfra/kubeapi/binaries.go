@@ -3,8 +3,9 @@ package kubeapi
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
 // Version is the kube-apiserver release the tests run against; it matches
@@ -14,18 +15,7 @@ const Version = "1.37.2"
 // apiserverBinary finds kube-apiserver: $LIFTPUSH_KUBE_APISERVER, else the
 // path hack/build-kube-apiserver.sh caches it under.
 func apiserverBinary() string {
-	if p := os.Getenv("LIFTPUSH_KUBE_APISERVER"); p != "" {
-		return p
-	}
-	cache := os.Getenv("LIFTPUSH_CACHE")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return ""
-		}
-		cache = filepath.Join(home, ".cache", "liftpush")
-	}
-	return filepath.Join(cache, "kube-apiserver-v"+Version)
+	return testinfra.Cached("LIFTPUSH_KUBE_APISERVER", "kube-apiserver-v"+Version)
 }
 
 // etcdBinary finds etcd: $LIFTPUSH_ETCD, else Debian's etcd-server
