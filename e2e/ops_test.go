@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"go.yaml.in/yaml/v2"
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -25,21 +24,7 @@ import (
 // PrometheusRule) as a plain rule file and returns its path.
 func rulesFile(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile("../examples/prometheus-rules.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pr struct {
-		Spec yaml.MapSlice `yaml:"spec"`
-	}
-	if err := yaml.Unmarshal(b, &pr); err != nil {
-		t.Fatal(err)
-	}
-	out, err := yaml.Marshal(pr.Spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return writeFile(t, t.TempDir(), "liftpush.rules.yml", string(out))
+	return writeFile(t, t.TempDir(), "liftpush.rules.yml", string(testinfra.RuleGroups(t, "../examples/prometheus-rules.yaml")))
 }
 
 // alertKey names an active alert by its name and what it is about.

@@ -31,20 +31,7 @@ func promtool(t *testing.T) string {
 // alert of the rules file has a test case.
 func TestPromtoolRules(t *testing.T) {
 	bin := promtool(t)
-	b, err := os.ReadFile("prometheus-rules.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pr struct {
-		Spec yaml.MapSlice `yaml:"spec"`
-	}
-	if err := yaml.Unmarshal(b, &pr); err != nil {
-		t.Fatal(err)
-	}
-	rules, err := yaml.Marshal(pr.Spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rules := testinfra.RuleGroups(t, "prometheus-rules.yaml")
 	tests, err := os.ReadFile("prometheus-rules.test.yml")
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -217,8 +218,16 @@ type Sample struct {
 	Value  float64
 }
 
-// Query runs an instant PromQL query and returns the vector.
-func (p *Prometheus) Query(t testing.TB, q string) []Sample {
+// queryResult is one series of an /api/v1/query answer: a vector's Value
+// or a matrix's Values.
+type queryResult struct {
+	Metric map[string]string    `json:"metric"`
+	Value  [2]json.RawMessage   `json:"value"`
+	Values [][2]json.RawMessage `json:"values"`
+}
+
+// query runs q through /api/v1/query and checks the result type.
+func (p *Prometheus) query(t testing.TB, q, resultType string) []queryResult {
 	t.Helper()
 	resp, err := http.Get(p.URL + "/api/v1/query?query=" + url.QueryEscape(q))
 	if err != nil {
@@ -229,11 +238,8 @@ func (p *Prometheus) Query(t testing.TB, q string) []Sample {
 		Status string `json:"status"`
 		Error  string `json:"error"`
 		Data   struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]any            `json:"value"`
-			} `json:"result"`
+			ResultType string        `json:"resultType"`
+			Result     []queryResult `json:"result"`
 		} `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
@@ -242,15 +248,21 @@ func (p *Prometheus) Query(t testing.TB, q string) []Sample {
 	if body.Status != "success" {
 		t.Fatalf("query %q: %s", q, body.Error)
 	}
-	if body.Data.ResultType != "vector" {
-		t.Fatalf("query %q: result type %s, want vector", q, body.Data.ResultType)
+	if body.Data.ResultType != resultType {
+		t.Fatalf("query %q: result type %s, want %s", q, body.Data.ResultType, resultType)
 	}
-	out := make([]Sample, 0, len(body.Data.Result))
-	for _, r := range body.Data.Result {
-		s, _ := r.Value[1].(string)
-		v, err := strconv.ParseFloat(s, 64)
+	return body.Data.Result
+}
+
+// Query runs an instant PromQL query and returns the vector.
+func (p *Prometheus) Query(t testing.TB, q string) []Sample {
+	t.Helper()
+	res := p.query(t, q, "vector")
+	out := make([]Sample, 0, len(res))
+	for _, r := range res {
+		v, err := strconv.ParseFloat(strings.Trim(string(r.Value[1]), `"`), 64)
 		if err != nil {
-			t.Fatalf("query %q: value %v: %v", q, r.Value[1], err)
+			t.Fatalf("query %q: value %s: %v", q, r.Value[1], err)
 		}
 		out = append(out, Sample{Metric: r.Metric, Value: v})
 	}

@@ -1,9 +1,6 @@
 package testinfra
 
 import (
-	"encoding/json"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -76,30 +73,9 @@ type Point struct {
 func (p *Prometheus) RawSamples(t testing.TB, selector string, window time.Duration) []Series {
 	t.Helper()
 	q := selector + "[" + strconv.FormatInt(window.Milliseconds(), 10) + "ms]"
-	resp, err := http.Get(p.URL + "/api/v1/query?query=" + url.QueryEscape(q))
-	if err != nil {
-		t.Fatalf("query %q: %v", q, err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Metric map[string]string    `json:"metric"`
-				Values [][2]json.RawMessage `json:"values"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatalf("query %q: decoding: %v", q, err)
-	}
-	if body.Status != "success" || body.Data.ResultType != "matrix" {
-		t.Fatalf("query %q: status %s, result type %s: %s", q, body.Status, body.Data.ResultType, body.Error)
-	}
-	out := make([]Series, 0, len(body.Data.Result))
-	for _, r := range body.Data.Result {
+	res := p.query(t, q, "matrix")
+	out := make([]Series, 0, len(res))
+	for _, r := range res {
 		s := Series{Metric: r.Metric}
 		for _, v := range r.Values {
 			ms, err := secondsToMillis(string(v[0]))
