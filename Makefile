@@ -20,21 +20,18 @@ build: ## Build ./liftpush with the version injected.
 test-deps: ## Install what the tests need (Debian packages, test binaries).
 	hack/test-deps.sh
 
-test: test-deps lint ## gofmt and vet, then every test (unit, e2e against real components) with -race.
+test: test-deps lint ## gofmt and vet, every test (unit, e2e against real components) with -race, then a 1x smoke of the Go benchmarks.
 	$(GO) test -race -count=1 -timeout 40m ./...
+	# Every Go benchmark once, so they keep compiling and running (about a
+	# minute). BenchmarkCollect (kubernetes) is left out: it starts a
+	# kube-apiserver and creates 11,000 objects; make bench measures it.
+	$(GO) test -count=1 -timeout 10m -run '^$$' -bench . -benchtime=1x -skip '^BenchmarkCollect$$' ./...
 
 e2e: test-deps ## Only the end-to-end tests (real Prometheus and friends).
 	$(GO) test -race -count=1 -timeout 40m -run 'E2E' ./...
 
-bench: test-deps build ## Go benchmarks, then whole-process runs against real receivers.
-	$(GO) test -run '^$$' -bench . -skip '^BenchmarkWireFormat$$' -benchmem ./...
-	# Remote-write 1.0 against 2.0: bytes/sample on the wire and encode
-	# ns/sample at 100, 10,000 and 1,000,000 series.
-	$(GO) test -run '^$$' -bench '^BenchmarkWireFormat$$' -benchmem ./internal/push/remotewrite/
-	PROMTOOL=$$(hack/build-promtool.sh) hack/bench-push.sh ./$(BIN)
-	# Whole-process Kubernetes scaling (1k vs 10k Deployments); its in-process
-	# BenchmarkCollect already ran above, so only the measurement test here.
-	LIFTPUSH_KUBE_MEASURE=1 $(GO) test -count=1 -timeout 30m -v -run '^TestMeasureScaling$$' ./internal/collect/kubernetes/ | grep -E 'Deployments|ratio|^(ok|FAIL|---)'
+bench: test-deps build ## P1a-P4 of DESIGN.md section 8 side by side: one table, also in bench/results/latest.md (BENCH_RUNS=5).
+	hack/bench.sh ./$(BIN)
 
 lint: ## gofmt and go vet.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-ed:"; echo "$$out"; exit 1; fi
