@@ -87,20 +87,23 @@ func (d *Daemon) Run(ctx context.Context) {
 	p := d.Pipeline
 	var (
 		done   chan struct{} // non-nil while a cycle runs
-		cancel context.CancelCauseFunc
 		staged *built
 	)
 	// start runs work as the one running cycle: a collection cycle, or
 	// a replay of the spool between cycles.
 	start := func(work func(context.Context)) {
-		var cctx context.Context
-		// The cycle outlives ctx: SIGTERM must not drop what it is
-		// delivering. Only the drain deadline cancels it.
-		cctx, cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 		done = make(chan struct{})
+		grace := d.ShutdownTimeout
 		go func() {
 			defer close(done)
+			// The cycle outlives ctx: SIGTERM must not drop what it is
+			// delivering. Only shutdown_timeout after it cancels it.
+			cctx, cancel := Graceful(ctx, grace)
+			defer cancel()
 			work(cctx)
+			if errors.Is(context.Cause(cctx), push.ErrShutdown) {
+				p.Logger.Warn("shutdown_timeout reached, cancelling the running cycle", "shutdown_timeout", grace)
+			}
 		}()
 	}
 	cycle := func(ctx context.Context) {
@@ -156,7 +159,10 @@ func (d *Daemon) Run(ctx context.Context) {
 				}
 			}
 		case <-ctx.Done():
-			d.drain(done, cancel)
+			if done != nil {
+				p.Logger.Info("stopping: letting the running cycle finish", "shutdown_timeout", d.ShutdownTimeout)
+				<-done
+			}
 			cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), d.ShutdownTimeout)
 			defer ccancel()
 			if err := p.Close(cctx); err != nil {
@@ -169,23 +175,6 @@ func (d *Daemon) Run(ctx context.Context) {
 
 // replayEvery is how often a daemon retries its spool between cycles.
 const replayEvery = 5 * time.Second
-
-// drain waits for a running cycle, cancelling it after ShutdownTimeout.
-func (d *Daemon) drain(done chan struct{}, cancel context.CancelCauseFunc) {
-	if done == nil {
-		return
-	}
-	d.Pipeline.Logger.Info("stopping: letting the running cycle finish", "shutdown_timeout", d.ShutdownTimeout)
-	t := time.NewTimer(d.ShutdownTimeout)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		d.Pipeline.Logger.Warn("shutdown_timeout reached, cancelling the running cycle", "shutdown_timeout", d.ShutdownTimeout)
-		cancel(push.ErrShutdown)
-		<-done
-	}
-}
 
 // reload loads and builds a new configuration, and records the outcome.
 func (d *Daemon) reload() (*built, error) {
