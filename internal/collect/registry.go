@@ -77,15 +77,6 @@ type built struct {
 	collectors []Collector
 }
 
-// FromConfig builds every configured collector, sources in name order.
-func FromConfig(cfg *config.Config, opts Options) ([]Collector, error) {
-	s, err := Build(cfg, opts, nil)
-	if err != nil {
-		return nil, err
-	}
-	return s.All(), nil
-}
-
 // Build builds the collectors of cfg. A source whose configuration is the
 // same as in prev keeps prev's collectors, with their state: a reload must
 // not throw away a Spacelift token or a Kubernetes discovery cache for

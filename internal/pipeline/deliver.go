@@ -43,24 +43,8 @@ func deliverTo(ctx context.Context, ds []push.Destination, opts push.Options, pr
 	return reports
 }
 
-// spooled reports whether a destination's spool holds records.
-func (p *Pipeline) spooled() bool {
-	for _, d := range p.Destinations {
-		if sp, ok := d.(spooler); ok {
-			if st, ok := sp.SpoolState(); ok && st.Records > 0 {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// Replay is a delivery without new data: the destinations with a spool
-// send what it holds, oldest first, within cycle_timeout. The daemon runs
-// it between cycles.
-func (p *Pipeline) Replay(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, p.CycleTimeout)
-	defer cancel()
+// spooling returns the destinations whose spool holds records.
+func (p *Pipeline) spooling() []push.Destination {
 	var ds []push.Destination
 	for _, d := range p.Destinations {
 		if sp, ok := d.(spooler); ok {
@@ -69,6 +53,19 @@ func (p *Pipeline) Replay(ctx context.Context) {
 			}
 		}
 	}
+	return ds
+}
+
+// spooled reports whether a destination's spool holds records.
+func (p *Pipeline) spooled() bool { return len(p.spooling()) > 0 }
+
+// Replay is a delivery without new data: the destinations with a spool
+// send what it holds, oldest first, within cycle_timeout. The daemon runs
+// it between cycles.
+func (p *Pipeline) Replay(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, p.CycleTimeout)
+	defer cancel()
+	ds := p.spooling()
 	start := p.now()
 	reports := deliverTo(ctx, ds, push.Options{}, func(func(*metric.Group)) {})
 	replayed := 0

@@ -51,8 +51,7 @@ func Handler(d Daemon, g prometheus.Gatherer, logger *slog.Logger) http.Handler 
 		}
 		fmt.Fprintln(w, "configuration reloaded; it takes effect from the next cycle.")
 	})
-	mux.Handle("/metrics", promhttp.InstrumentMetricHandler(prometheus.NewRegistry(),
-		promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)})))
+	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
