@@ -54,8 +54,23 @@ func (c *Client) swapSeries(cur map[uint64]labels.Labels) map[uint64]labels.Labe
 		prev = c.loadSeries()
 	}
 	c.last = cur
-	c.saveSeries(cur)
+	if !sameSeries(prev, cur) {
+		// A steady set (most cycles) is on disk already.
+		c.saveSeries(cur)
+	}
 	return prev
+}
+
+func sameSeries(a, b map[uint64]labels.Labels) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for h := range b {
+		if _, ok := a[h]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // New builds the destination of one validated remote_write entry.

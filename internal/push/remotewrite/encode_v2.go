@@ -3,7 +3,6 @@ package remotewrite
 import (
 	"slices"
 
-	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 )
@@ -64,15 +63,7 @@ func encodeV2(b *batch) []byte {
 		s.series[i].Samples = s.samples[i : i+1]
 	}
 	req := writev2.Request{Symbols: s.symbols, Timeseries: s.series}
-	size := req.Size()
-	if cap(b.raw) < size {
-		b.raw = make([]byte, size)
-	}
-	b.raw = b.raw[:size]
-	// The buffer has exactly Size() bytes, so marshalling cannot fail.
-	_, _ = req.OptimizedMarshalToSizedBuffer(b.raw)
-	b.comp = snappy.Encode(b.comp[:cap(b.comp)], b.raw)
-	return b.comp
+	return b.compress(req.Size(), req.OptimizedMarshalToSizedBuffer)
 }
 
 func (s *v2Scratch) reset() {

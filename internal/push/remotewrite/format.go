@@ -94,13 +94,18 @@ func encodeV1(b *batch) []byte {
 		start = end
 	}
 	req := prompb.WriteRequest{Timeseries: b.series, Metadata: b.meta}
-	size := req.Size()
+	return b.compress(req.Size(), req.MarshalToSizedBuffer)
+}
+
+// compress marshals a request of size bytes into b.raw and snappy-compresses
+// it into b.comp, reusing both buffers; every encoder ends here.
+func (b *batch) compress(size int, marshal func([]byte) (int, error)) []byte {
 	if cap(b.raw) < size {
 		b.raw = make([]byte, size)
 	}
 	b.raw = b.raw[:size]
-	// MarshalToSizedBuffer cannot fail for a buffer of exactly Size().
-	_, _ = req.MarshalToSizedBuffer(b.raw)
+	// The buffer has exactly size bytes, so marshalling cannot fail.
+	_, _ = marshal(b.raw)
 	b.comp = snappy.Encode(b.comp[:cap(b.comp)], b.raw)
 	return b.comp
 }
