@@ -135,3 +135,10 @@ func startSpaceliftDemo(t *testing.T) *spacelifttest.Server {
 	t.Cleanup(fake.Close)
 	return fake
 }
+
+// spaceliftBlock is the config block of a Spacelift fake at url with the
+// demo key ID and the given secret (in a file).
+func spaceliftBlock(t *testing.T, url, secret string) string {
+	t.Helper()
+	return "spacelift:\n  endpoint: " + url + "\n  insecure_http: true\n  api_key_id: demo\n  api_key_secret_file: " + tempFile(t, "secret", secret+"\n")
+}

@@ -62,11 +62,7 @@ func TestE2EAlertsOnPushedData(t *testing.T) {
 		&appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 3, UpdatedReplicas: 3, ReadyReplicas: 1, AvailableReplicas: 1, UnavailableReplicas: 2})
 	fake := startSpaceliftDemo(t)
 	cfg := tempFile(t, "liftpush.yml", `
-spacelift:
-  endpoint: `+fake.URL+`
-  insecure_http: true
-  api_key_id: demo
-  api_key_secret_file: `+tempFile(t, "secret", "demo-secret\n")+`
+`+spaceliftBlock(t, fake.URL, "demo-secret")+`
 kubernetes:
   kubeconfig: `+kube.Kubeconfig+`
 remote_write:
@@ -201,11 +197,7 @@ scrape_configs:
   - job_name: shop
     scheme: file
     metrics_path: `+demo+`
-spacelift:
-  endpoint: `+fake.URL+`
-  insecure_http: true
-  api_key_id: demo
-  api_key_secret_file: `+tempFile(t, "secret", "demo-secret\n")+`
+`+spaceliftBlock(t, fake.URL, "demo-secret")+`
 kubernetes:
   kubeconfig: `+kube.Kubeconfig+`
   resources: [deployments, workerpools.v1beta1.workers.spacelift.io]

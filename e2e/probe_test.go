@@ -50,11 +50,7 @@ func TestE2EProbe(t *testing.T) {
 
 	t.Run("good", func(t *testing.T) {
 		cfg := tempFile(t, "liftpush.yml", `
-spacelift:
-  endpoint: `+fake.URL+`
-  insecure_http: true
-  api_key_id: demo
-  api_key_secret_file: `+tempFile(t, "secret", "demo-secret\n")+`
+`+spaceliftBlock(t, fake.URL, "demo-secret")+`
 kubernetes:
   kubeconfig: `+kube.Kubeconfig+`
 scrape_configs:
@@ -110,11 +106,7 @@ pushgateway:
 		})
 		kubeconfig := kube.WriteKubeconfig(t, "liftpush-probe", token)
 		cfg := tempFile(t, "liftpush.yml", `
-spacelift:
-  endpoint: `+fake.URL+`
-  insecure_http: true
-  api_key_id: demo
-  api_key_secret_file: `+tempFile(t, "secret", "not-the-secret\n")+`
+`+spaceliftBlock(t, fake.URL, "not-the-secret")+`
 kubernetes:
   kubeconfig: `+kubeconfig+`
   namespaces: [team-a]

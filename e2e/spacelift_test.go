@@ -162,11 +162,7 @@ func TestE2ESpaceliftInvalidKey(t *testing.T) {
 	}))
 	defer target.Close()
 	cfg := tempFile(t, "liftpush.yml", `
-spacelift:
-  endpoint: `+fake.URL+`
-  insecure_http: true
-  api_key_id: demo
-  api_key_secret_file: `+tempFile(t, "secret", "not-the-secret\n")+`
+`+spaceliftBlock(t, fake.URL, "not-the-secret")+`
 scrape_configs:
   - job_name: other
     static_configs: [{targets: ["`+strings.TrimPrefix(target.URL, "http://")+`"]}]

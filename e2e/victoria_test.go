@@ -65,11 +65,7 @@ func TestE2EVictoriaSpacelift(t *testing.T) {
 	vm := testinfra.StartVictoriaMetrics(t)
 	fake := startSpaceliftDemo(t)
 	cfg := tempFile(t, "liftpush.yml", `
-spacelift:
-  endpoint: `+fake.URL+`
-  insecure_http: true
-  api_key_id: demo
-  api_key_secret_file: `+tempFile(t, "secret", "demo-secret\n")+`
+`+spaceliftBlock(t, fake.URL, "demo-secret")+`
 remote_write:
   - url: `+vm.WriteURL()+`
 `)

@@ -16,14 +16,7 @@ import (
 // CI=true and is skipped elsewhere, like testinfra.RequireBinary.
 func promtool(t *testing.T) string {
 	t.Helper()
-	p := testinfra.Cached("PROMTOOL", "promtool-v3.16.0")
-	if _, err := exec.LookPath(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("promtool not found (%v); build it with: hack/build-promtool.sh", err)
-		}
-		t.Skipf("promtool not found; build it with: hack/build-promtool.sh")
-	}
-	return p
+	return testinfra.RequireBinary(t, testinfra.Cached("PROMTOOL", "promtool-v3.16.0"), "hack/build-promtool.sh (or set PROMTOOL)")
 }
 
 // TestPromtoolRules runs `promtool test rules prometheus-rules.test.yml`

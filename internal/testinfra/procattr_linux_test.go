@@ -48,9 +48,7 @@ func TestPdeathsigHelper(t *testing.T) {
 // and its Prometheus would.
 func TestSysProcAttrKillsOrphans(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("sleep"); err != nil {
-		t.Skip("no sleep program")
-	}
+	RequireBinary(t, "sleep", "apt-get install coreutils")
 	t.Run("pdeathsig", func(t *testing.T) {
 		t.Parallel()
 		pid := startOrphan(t, "pdeathsig")

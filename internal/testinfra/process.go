@@ -21,7 +21,7 @@ type Process struct {
 	args []string
 	cmd  *exec.Cmd
 
-	stdout, stderr syncBuffer
+	stdout, stderr SyncBuffer
 
 	done    chan struct{} // closed once the process has exited and its output is read
 	waitErr error         // cmd.Wait's error, set before done is closed
@@ -167,20 +167,20 @@ func exitString(st *os.ProcessState) string {
 	return st.String()
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer (the exec package's
-// copying goroutine) and concurrent readers.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writers and readers: a
+// process' output, or a logger several goroutines write to.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

@@ -26,14 +26,7 @@ func prometheus3Binary() string {
 // the test under CI=true and skips it elsewhere.
 func StartPrometheus3(t testing.TB, features ...string) *Prometheus {
 	t.Helper()
-	bin := prometheus3Binary()
-	if st, err := os.Stat(bin); err != nil || st.Mode()&0o111 == 0 {
-		msg := "Prometheus " + Prometheus3Version + " not found at " + bin + " (set LIFTPUSH_PROMETHEUS3, or run hack/build-prometheus3.sh)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	bin := RequireBinary(t, prometheus3Binary(), "hack/build-prometheus3.sh (or set LIFTPUSH_PROMETHEUS3)")
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte("global:\n  scrape_interval: 15s\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
 func TestNotV2(t *testing.T) {
@@ -209,7 +210,7 @@ func TestFallbackConcurrentShards(t *testing.T) {
 		c.QueueConfig.MaxSamplesPerSend = 5
 		c.QueueConfig.MaxShards = 8
 	})
-	var logs syncBuffer
+	var logs testinfra.SyncBuffer
 	cl := newTestClient(t, cfg, &logs, nil)
 	f := benchFamily(500)
 	rep := push.DeliverGroups(t.Context(), cl, push.Options{}, []metric.Group{{Families: []metric.Family{f}}})
@@ -226,21 +227,4 @@ func TestFallbackConcurrentShards(t *testing.T) {
 	if !rc.meta["bench_gauge"] {
 		t.Error("no metadata for bench_gauge in the 1.0 resends")
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
