@@ -23,6 +23,13 @@ type ParseOptions struct {
 	// values of at most this many samples, so that a huge file streams
 	// through the callback instead of being held at once.
 	ChunkSamples int
+	// Set labels are put on every series, over its own values; an empty
+	// value removes the label (`push --label`).
+	Set labels.Labels
+	// Default labels are added to series that lack them (job, external
+	// labels). With Set or Default given, labels with an empty value are
+	// dropped, as labels.Builder drops them.
+	Default labels.Labels
 }
 
 // Stats counts what Parse skipped.
@@ -54,6 +61,21 @@ func ContentTypeOf(b []byte) string {
 // family. Parse never panics on malformed input; it returns an error naming
 // what was wrong, after having emitted the families before the error.
 func Parse(b []byte, contentType string, opts ParseOptions, emit func(metric.Family) error) (Stats, error) {
+	if formatOf(contentType) == formatText {
+		if fams, st, ok := parseText(b, opts); ok {
+			for _, f := range fams {
+				if err := emit(f); err != nil {
+					return st, err
+				}
+			}
+			return st, nil
+		}
+	}
+	return parseTextparse(b, contentType, opts, emit)
+}
+
+// parseTextparse is Parse through textparse, for every format and input.
+func parseTextparse(b []byte, contentType string, opts ParseOptions, emit func(metric.Family) error) (Stats, error) {
 	var st Stats
 	p, err := textparse.New(b, contentType, labels.NewSymbolTable(), textparse.ParserOptions{
 		FallbackContentType: "text/plain",
@@ -68,6 +90,7 @@ func Parse(b []byte, contentType string, opts ParseOptions, emit func(metric.Fam
 		cur     metric.Family
 		started bool
 		lset    labels.Labels
+		lb      = labels.NewBuilder(labels.EmptyLabels())
 	)
 	flush := func() error {
 		if !started || len(cur.Samples) == 0 {
@@ -122,6 +145,9 @@ func Parse(b []byte, contentType string, opts ParseOptions, emit func(metric.Fam
 		case textparse.EntrySeries:
 			_, ts, v := p.Series()
 			p.Labels(&lset)
+			if !opts.Set.IsEmpty() || !opts.Default.IsEmpty() {
+				lset = applyLabels(lb, lset, opts)
+			}
 			name := lset.Get(model.MetricNameLabel)
 			if name == "" {
 				// The parsers accept {""} or {a="b"} with no name; a series
@@ -177,4 +203,16 @@ func belongs(family, series string) bool {
 		}
 	}
 	return false
+}
+
+// applyLabels puts opts' Set and Default labels on lset.
+func applyLabels(lb *labels.Builder, lset labels.Labels, opts ParseOptions) labels.Labels {
+	lb.Reset(lset)
+	opts.Set.Range(func(l labels.Label) { lb.Set(l.Name, l.Value) })
+	opts.Default.Range(func(l labels.Label) {
+		if lb.Get(l.Name) == "" {
+			lb.Set(l.Name, l.Value)
+		}
+	})
+	return lb.Labels()
 }
