@@ -22,6 +22,15 @@ type Decorator struct {
 	lb *labels.Builder
 }
 
+// Defaults are the labels Decorate adds where a series lacks them, for a
+// parser that can put them on while it builds the series.
+func (d *Decorator) Defaults() labels.Labels {
+	b := labels.NewBuilder(labels.EmptyLabels())
+	b.Set(model.JobLabel, d.Job)
+	d.External.Range(func(l labels.Label) { b.Set(l.Name, l.Value) })
+	return b.Labels()
+}
+
 // Decorate rewrites the samples of f in place.
 func (d *Decorator) Decorate(f *metric.Family) {
 	if d.lb == nil {

@@ -44,24 +44,22 @@ func (r PushResult) OK() bool {
 // is still delivered.
 func (p *Pipeline) Push(ctx context.Context, in PushInput) PushResult {
 	start := p.now()
-	dec := &Decorator{Job: p.Job, External: p.ExternalLabels, T: start.UnixMilli()}
-	lb := labels.NewBuilder(labels.EmptyLabels())
+	// The parser puts the job and external labels on as it builds each
+	// series, which spares a second copy of every label set; the
+	// Decorator only stamps the time.
+	defaults := (&Decorator{Job: p.Job, External: p.ExternalLabels}).Defaults()
+	dec := &Decorator{T: start.UnixMilli()}
 	chunk := 1000
 	for _, d := range p.Config().RemoteWrite {
 		chunk = max(chunk, d.QueueConfig.MaxSamplesPerSend)
 	}
 	var res PushResult
 	res.Reports = p.deliver(ctx, push.Options{Stall: in.Stall}, func(emit func(*metric.Group)) {
-		st, err := scrape.ParseStream(in.R, in.ContentType, scrape.ParseOptions{HonorTimestamps: true, ChunkSamples: chunk}, func(f metric.Family) error {
-			if len(in.Labels) > 0 {
-				for i := range f.Samples {
-					lb.Reset(f.Samples[i].Labels)
-					for k, v := range in.Labels {
-						lb.Set(k, v)
-					}
-					f.Samples[i].Labels = lb.Labels()
-				}
-			}
+		opts := scrape.ParseOptions{
+			HonorTimestamps: true, ChunkSamples: chunk,
+			Set: labels.FromMap(in.Labels), Default: defaults,
+		}
+		st, err := scrape.ParseStream(in.R, in.ContentType, opts, func(f metric.Family) error {
 			dec.Decorate(&f)
 			emit(&metric.Group{Collector: "push", Up: true, Families: []metric.Family{f}})
 			return nil
