@@ -36,11 +36,7 @@ func BenchmarkEncode(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, s := range f.Samples {
-			s.Labels.Range(func(l labels.Label) {
-				bt.labels = append(bt.labels, prompb.Label{Name: l.Name, Value: l.Value})
-			})
-			bt.ends = append(bt.ends, len(bt.labels))
-			bt.samples = append(bt.samples, prompb.Sample{Value: s.Value, Timestamp: s.T})
+			bt.add(&f, s.Labels, s.Value, s.T)
 		}
 		encodeV1(bt)
 		bt.reset()

@@ -28,10 +28,7 @@ func TestV2ToV1(t *testing.T) {
 	for i := range fams {
 		f := &fams[i]
 		for _, s := range f.Samples {
-			s.Labels.Range(func(l labels.Label) { b.labels = append(b.labels, prompb.Label{Name: l.Name, Value: l.Value}) })
-			b.ends = append(b.ends, len(b.labels))
-			b.samples = append(b.samples, prompb.Sample{Value: s.Value, Timestamp: s.T})
-			b.noteFamily(f)
+			b.add(f, s.Labels, s.Value, s.T)
 		}
 	}
 	v2 := append([]byte(nil), encodeV2(b)...)

@@ -1,8 +1,7 @@
 package remotewrite
 
 import (
-	"slices"
-
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 )
@@ -12,10 +11,15 @@ import (
 type v2Scratch struct {
 	symbols []string
 	refs    map[string]uint32
-	labels  []uint32 // two refs per label, at twice the label's index in batch.labels
-	samples []writev2.Sample
-	series  []writev2.TimeSeries
-	metas   []writev2.Metadata
+	labels  []uint32 // two refs per label, series after series
+	ends    []int    // end offset in labels of each series
+	// cur and prev are the labels of the series being encoded and of the
+	// one before, whose refs start at labels[prevStart].
+	cur, prev []labels.Label
+	prevStart int
+	samples   []writev2.Sample
+	series    []writev2.TimeSeries
+	metas     []writev2.Metadata
 }
 
 // encodeV2 marshals the batch into a snappy-compressed remote-write 2.0
@@ -30,37 +34,43 @@ func encodeV2(b *batch) []byte {
 	for _, m := range b.fams {
 		s.metas = append(s.metas, writev2.Metadata{Type: v2Types[m.Type], HelpRef: s.ref(m.Help), UnitRef: s.ref(m.Unit)})
 	}
-	s.labels = slices.Grow(s.labels[:0], 2*len(b.labels))[:2*len(b.labels)]
-	prevStart, prevEnd, start := 0, 0, 0
-	for i, end := range b.ends {
-		for j := start; j < end; j++ {
-			l := &b.labels[j]
+	s.labels = s.labels[:0]
+	for i, ls := range b.series {
+		start, k := len(s.labels), 0
+		s.cur = s.cur[:0]
+		ls.Range(func(l labels.Label) {
 			// Neighbouring series mostly share names and many values at
 			// the same position: comparing with the previous series is
 			// cheaper than a map lookup.
-			k := prevStart + j - start
-			same := k < prevEnd
-			if same && b.labels[k].Name == l.Name {
-				s.labels[2*j] = s.labels[2*k]
+			same := k < len(s.prev)
+			if same && s.prev[k].Name == l.Name {
+				s.labels = append(s.labels, s.labels[s.prevStart+2*k])
 			} else {
-				s.labels[2*j] = s.ref(l.Name)
+				s.labels = append(s.labels, s.ref(l.Name))
 			}
-			if same && b.labels[k].Value == l.Value {
-				s.labels[2*j+1] = s.labels[2*k+1]
+			if same && s.prev[k].Value == l.Value {
+				s.labels = append(s.labels, s.labels[s.prevStart+2*k+1])
 			} else {
-				s.labels[2*j+1] = s.ref(l.Value)
+				s.labels = append(s.labels, s.ref(l.Value))
 			}
-		}
+			s.cur = append(s.cur, l)
+			k++
+		})
+		s.prev, s.cur, s.prevStart = s.cur, s.prev, start
+		s.ends = append(s.ends, len(s.labels))
 		s.samples = append(s.samples, writev2.Sample{Value: b.samples[i].Value, Timestamp: b.samples[i].Timestamp})
 		var meta writev2.Metadata
 		if i < len(b.fam) && b.fam[i] >= 0 {
 			meta = s.metas[b.fam[i]]
 		}
-		s.series = append(s.series, writev2.TimeSeries{LabelsRefs: s.labels[2*start : 2*end], Metadata: meta})
-		prevStart, prevEnd, start = start, end, end
+		s.series = append(s.series, writev2.TimeSeries{Metadata: meta})
 	}
+	// s.labels is complete only now.
+	start := 0
 	for i := range s.series {
+		s.series[i].LabelsRefs = s.labels[start:s.ends[i]]
 		s.series[i].Samples = s.samples[i : i+1]
+		start = s.ends[i]
 	}
 	req := writev2.Request{Symbols: s.symbols, Timeseries: s.series}
 	return b.compress(req.Size(), req.OptimizedMarshalToSizedBuffer)
@@ -73,7 +83,7 @@ func (s *v2Scratch) reset() {
 	clear(s.refs)
 	s.refs[""] = 0
 	s.symbols = append(s.symbols[:0], "")
-	s.samples, s.metas = s.samples[:0], s.metas[:0]
+	s.samples, s.metas, s.ends, s.prev = s.samples[:0], s.metas[:0], s.ends[:0], s.prev[:0]
 	clear(s.series) // drop references into the previous batch
 	s.series = s.series[:0]
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/prometheus/prometheus/model/labels"
-
 	"github.com/liftpush/liftpush/internal/collect/scrape"
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
@@ -60,10 +58,7 @@ func benchEncode(b *testing.B, fams []metric.Family, n int, encode func(*batch) 
 					seen[f.Name] = true
 					bt.meta = append(bt.meta, metadataOf(f))
 				}
-				s.Labels.Range(func(l labels.Label) { bt.labels = append(bt.labels, promLabel(l)) })
-				bt.ends = append(bt.ends, len(bt.labels))
-				bt.noteFamily(f)
-				bt.samples = append(bt.samples, promSample(s))
+				bt.add(f, s.Labels, s.Value, s.T)
 				if len(bt.samples) >= max {
 					flush()
 				}

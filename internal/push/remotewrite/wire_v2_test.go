@@ -251,10 +251,7 @@ func TestEncodeV2Symbols(t *testing.T) {
 	b := &batch{}
 	fams := v2Families(1)
 	add := func(f *metric.Family, s metric.Sample) {
-		s.Labels.Range(func(l labels.Label) { b.labels = append(b.labels, promLabel(l)) })
-		b.ends = append(b.ends, len(b.labels))
-		b.noteFamily(f)
-		b.samples = append(b.samples, promSample(s))
+		b.add(f, s.Labels, s.Value, s.T)
 	}
 	for i := range fams {
 		for _, s := range fams[i].Samples {
