@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -283,16 +284,18 @@ func (c *Config) String() string {
 	return string(b)
 }
 
-var (
-	unknownField   = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
-	duplicateField = regexp.MustCompile(`line (\d+): field (\S+) already set in type \S+`)
-)
+// yamlFieldErrors is compiled on the first YAML error, not at every start.
+var yamlFieldErrors = sync.OnceValues(func() (unknown, duplicate *regexp.Regexp) {
+	return regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`),
+		regexp.MustCompile(`line (\d+): field (\S+) already set in type \S+`)
+})
 
 // yamlError rewrites yaml.v2's strict-mode messages, which name Go types
 // ("not found in type config.plain"), into ones that name the key.
 func yamlError(err error) error {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n")
+	unknownField, duplicateField := yamlFieldErrors()
 	msg = unknownField.ReplaceAllString(msg, `line $1: unknown key "$2"`)
 	msg = duplicateField.ReplaceAllString(msg, `line $1: key "$2" is set twice; keep one`)
 	if strings.Contains(msg, "not a valid duration string") {

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	commoncfg "github.com/prometheus/common/config"
@@ -69,12 +68,21 @@ func (c *KubernetesConfig) SetDirectory(dir string) {
 	c.Kubeconfig = commoncfg.JoinDir(dir, c.Kubeconfig)
 }
 
-var (
-	// dnsLabel is a Kubernetes namespace name (RFC 1123 label).
-	dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	// resourcePart is one dot-separated part of "resource[.version][.group]".
-	resourcePart = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-)
+// isDNSLabel reports whether s matches ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$, the
+// form of a namespace name (RFC 1123 label) and of each dot-separated part of
+// "resource[.version][.group]". A loop rather than a regexp: package-level
+// regexps are compiled at every start, "liftpush version" included.
+func isDNSLabel(s string) bool {
+	if s == "" || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // maxPageSize caps page_size: the apiserver accepts more, but a page is what
 // the collector holds in memory at once.
@@ -106,7 +114,7 @@ func (c *KubernetesConfig) Validate() error {
 	}
 	seenNS := map[string]int{}
 	for i, ns := range c.Namespaces {
-		if !dnsLabel.MatchString(ns) || len(ns) > 63 {
+		if !isDNSLabel(ns) || len(ns) > 63 {
 			errs = append(errs, fmt.Errorf("namespaces[%d]: %q is not a namespace name; use lower-case letters, digits and '-', at most 63 characters", i, ns))
 			continue
 		}
@@ -136,7 +144,7 @@ func checkResource(r string) error {
 		return fmt.Errorf("empty resource name; %s", fix)
 	}
 	for _, part := range strings.Split(r, ".") {
-		if !resourcePart.MatchString(part) {
+		if !isDNSLabel(part) {
 			return fmt.Errorf("%q is not a resource name; %s", r, fix)
 		}
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -80,5 +81,18 @@ func TestKubernetesBad(t *testing.T) {
 				t.Errorf("error:\n got: %s\nwant: %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestIsDNSLabel holds isDNSLabel to the regexp it replaced.
+func TestIsDNSLabel(t *testing.T) {
+	re := regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	for _, s := range []string{
+		"", "a", "0", "-", "a-", "-a", "a-b", "a--b", "default", "kube-system",
+		"A", "aB", "a_b", "a.b", "a b", "a\n", "\na", "é", "v1beta1", "9-9",
+	} {
+		if got, want := isDNSLabel(s), re.MatchString(s); got != want {
+			t.Errorf("isDNSLabel(%q) = %v, want %v", s, got, want)
+		}
 	}
 }
