@@ -43,6 +43,9 @@ type batch struct {
 	// labels are the writer's own: a batch holds no copy of them.
 	series  []labels.Labels
 	samples []prompb.Sample
+	// hashes are the series' hashes, for the writer's pending count; the
+	// writer clears them, not reset.
+	hashes []uint64
 	// meta holds the metadata of families first seen in this batch (1.0
 	// sends it once per family and delivery).
 	meta []prompb.MetricMetadata
