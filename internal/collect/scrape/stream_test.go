@@ -10,6 +10,7 @@ import (
 	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/liftpush/liftpush/internal/metric"
 )
@@ -612,12 +613,17 @@ func BenchmarkParseStream(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*samples), "ns/sample")
 	}
-	opts := ParseOptions{HonorTimestamps: true, ChunkSamples: 1000}
+	// As push FILE parses: the job label is put on while parsing.
+	opts := ParseOptions{HonorTimestamps: true, ChunkSamples: 1000, Default: labels.FromStrings("job", "liftpush")}
 	discard := func(metric.Family) error { return nil }
 	b.Run("stream", func(b *testing.B) {
 		run(b, func() (Stats, error) { return ParseStream(bytes.NewReader(body), ctText, opts, discard) })
 	})
 	b.Run("whole", func(b *testing.B) {
 		run(b, func() (Stats, error) { return Parse(body, ctText, opts, discard) })
+	})
+	// textparse alone, what Parse falls back to.
+	b.Run("textparse", func(b *testing.B) {
+		run(b, func() (Stats, error) { return parseTextparse(body, ctText, opts, discard) })
 	})
 }

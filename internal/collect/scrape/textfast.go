@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
 	"strconv"
@@ -40,12 +41,10 @@ func newTextParser(b []byte, opts ParseOptions) *textParser {
 }
 
 // parse reads all of b into p.fams; false means textparse must read it.
-func (p *textParser) parse() bool {
-	if bytes.IndexByte(p.b, 0) >= 0 {
-		return false // textparse stops at a NUL byte
-	}
-	return p.run()
-}
+// textparse stops at a NUL byte, so parse refuses every input with one:
+// each part of a record either fails on a NUL byte or, for a comment, is
+// searched for one.
+func (p *textParser) parse() bool { return p.run() }
 
 // streamCut is a place to end a chunk at: before a family's metadata
 // rather than inside the family.
@@ -75,8 +74,13 @@ type textParser struct {
 	// When state is not nil (ParseStream), the parser follows the family
 	// state through the records, as ParseStream's record scan does.
 	state *famState
-	// set and dflt are the options' Set and Default labels.
-	set, dflt []labels.Label
+	// set and dflt are the options' Set and Default labels, extra the
+	// two in one; plan is where relabel took each label of its last
+	// result from: p.ls[i] for i >= 0, else extra[-1-i].
+	set, dflt, extra []labels.Label
+	plan             []int32
+	planned          bool
+	planEmpty        uint64 // which labels of p.ls were empty then
 	// Streaming only: records longer than maxRecord are refused (0: no
 	// limit). cut is the start of the last metadata block after samples
 	// at or after from, with the samples and the state before it.
@@ -131,6 +135,9 @@ func (p *textParser) nextLine(end int) { p.pos = min(end+1, len(p.b)) }
 func (p *textParser) comment() bool {
 	end := p.eol()
 	line := p.b[p.pos:end]
+	if bytes.IndexByte(line, 0) >= 0 {
+		return false
+	}
 	// "#" then blanks then HELP or TYPE then blanks is metadata; any other
 	// line starting with "#" is a comment.
 	rest := bytes.TrimLeft(line[1:], " \t")
@@ -289,17 +296,24 @@ func (p *textParser) labels() bool {
 		}
 		lname := yolo(b[p.pos : p.pos+n])
 		p.pos += n
-		p.skipSpace()
-		if p.pos >= len(b) || b[p.pos] != '=' {
-			return false
+		// The canonical form is name="value": blanks around "=" are
+		// looked for only when it is not there.
+		if p.pos+1 < len(b) && b[p.pos] == '=' && b[p.pos+1] == '"' {
+			p.pos += 2
+		} else {
+			p.skipSpace()
+			if p.pos >= len(b) || b[p.pos] != '=' {
+				return false
+			}
+			p.pos++
+			p.skipSpace()
+			if p.pos >= len(b) || b[p.pos] != '"' {
+				return false
+			}
+			p.pos++
 		}
-		p.pos++
-		p.skipSpace()
-		if p.pos >= len(b) || b[p.pos] != '"' {
-			return false
-		}
-		p.pos++
 		start, high := p.pos, false
+		p.pos += plainASCII(b[p.pos:])
 	scan:
 		for ; p.pos < len(b); p.pos++ {
 			switch valueStops[b[p.pos]] {
@@ -309,7 +323,7 @@ func (p *textParser) labels() bool {
 				break scan
 			}
 		}
-		// Escapes and multi-line values are left to textparse.
+		// Escapes, multi-line values and NUL bytes are left to textparse.
 		if p.pos >= len(b) || b[p.pos] != '"' {
 			return false
 		}
@@ -326,24 +340,48 @@ func (p *textParser) labels() bool {
 			}
 		}
 		p.ls = append(p.ls, labels.Label{Name: lname, Value: v})
-		p.skipSpace()
 		if p.pos < len(b) && b[p.pos] == ',' {
 			p.pos++
+		} else {
+			p.skipSpace()
+			if p.pos < len(b) && b[p.pos] == ',' {
+				p.pos++
+			}
 		}
 	}
+}
+
+// plainASCII is the length of the run at the start of b, in whole words of
+// eight bytes, without a byte a label value's scan stops at: '"', '\\',
+// newline, NUL or one above 0x7f.
+func plainASCII(b []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// has(x, c) is non-zero when a byte of x is c (a classic bit trick:
+	// subtracting one from every byte borrows into the high bit only
+	// from a zero byte).
+	has := func(x, c uint64) uint64 { y := x ^ (ones * c); return (y - ones) &^ y & highs }
+	n := 0
+	for len(b)-n >= 8 {
+		x := binary.LittleEndian.Uint64(b[n:])
+		if x&highs|has(x, '"')|has(x, '\\')|has(x, '\n')|has(x, 0) != 0 {
+			break
+		}
+		n += 8
+	}
+	return n
 }
 
 // build sorts the labels, applies the Set and Default labels of the
 // options, and returns the labels; ok is false for a duplicate label name.
 func (p *textParser) build() (labels.Labels, bool) {
-	p.sortLabels()
-	for i := 1; i < len(p.ls); i++ {
+	same := p.sortLabels()
+	for i := 1; i < len(p.ls) && !same; i++ {
 		if p.ls[i].Name == p.ls[i-1].Name {
 			return labels.EmptyLabels(), false
 		}
 	}
 	if !p.opts.Set.IsEmpty() || !p.opts.Default.IsEmpty() {
-		p.relabel()
+		p.relabel(same)
 	}
 	p.sb.Reset()
 	for _, l := range p.ls {
@@ -356,9 +394,11 @@ func (p *textParser) build() (labels.Labels, bool) {
 // same label names in the same order, unsorted in kube-state-metrics'
 // output; the order found for the last series is reused when the names
 // match, which costs a comparison a label instead of a sort.
-func (p *textParser) sortLabels() {
+// It reports whether the names were the last series' (which had no
+// duplicate).
+func (p *textParser) sortLabels() (same bool) {
 	ls := p.ls
-	same := len(ls) == len(p.order)
+	same = len(ls) == len(p.order)
 	for i := 0; same && i < len(ls); i++ {
 		same = ls[i].Name == p.order[i].name
 	}
@@ -374,6 +414,7 @@ func (p *textParser) sortLabels() {
 	for i, k := range p.sorted {
 		ls[i] = p.tmp[k.at]
 	}
+	return same
 }
 
 // sortKey is a label name and its place in the series as parsed.
@@ -394,50 +435,76 @@ func sortKeys(ks []sortKey) {
 // as applyLabels does on textparse's labels, merging the three sorted
 // lists: a Set value wins, an empty one removes the label; a Default value
 // fills in a label that is missing then; an empty value is no label.
-func (p *textParser) relabel() {
-	if p.set == nil {
-		p.set = append(make([]labels.Label, 0, p.opts.Set.Len()), labelsOf(p.opts.Set)...)
-		p.dflt = append(make([]labels.Label, 0, p.opts.Default.Len()), labelsOf(p.opts.Default)...)
+//
+// The merge depends only on the names and on which values are empty: for a
+// series with the last one's names (same) and empty values, it replays the
+// plan the last merge recorded, where each label of the result came from.
+func (p *textParser) relabel(same bool) {
+	if p.extra == nil {
+		p.set, p.dflt = labelsOf(p.opts.Set), labelsOf(p.opts.Default)
+		p.extra = append(append(make([]labels.Label, 0, len(p.set)+len(p.dflt)), p.set...), p.dflt...)
+	}
+	var empty uint64
+	for i, l := range p.ls {
+		if l.Value == "" && i < 64 {
+			empty |= 1 << i
+		}
+	}
+	out := p.tmp[:0]
+	if same && p.planned && empty == p.planEmpty {
+		for _, src := range p.plan {
+			if src >= 0 {
+				out = append(out, p.ls[src])
+			} else {
+				out = append(out, p.extra[-1-src])
+			}
+		}
+		p.ls, p.tmp = out, p.ls
+		return
 	}
 	ls, set, dflt := p.ls, p.set, p.dflt
-	out := p.tmp[:0]
-	for len(ls)+len(set)+len(dflt) > 0 {
+	li, si, di := 0, 0, 0
+	p.plan = p.plan[:0]
+	for li < len(ls) || si < len(set) || di < len(dflt) {
 		// The smallest name at the head of the three lists.
 		var name string
 		switch {
-		case len(ls) > 0:
-			name = ls[0].Name
-		case len(set) > 0:
-			name = set[0].Name
+		case li < len(ls):
+			name = ls[li].Name
+		case si < len(set):
+			name = set[si].Name
 		default:
-			name = dflt[0].Name
+			name = dflt[di].Name
 		}
-		if len(set) > 0 && set[0].Name < name {
-			name = set[0].Name
+		if si < len(set) && set[si].Name < name {
+			name = set[si].Name
 		}
-		if len(dflt) > 0 && dflt[0].Name < name {
-			name = dflt[0].Name
+		if di < len(dflt) && dflt[di].Name < name {
+			name = dflt[di].Name
 		}
-		v, fromSet := "", false
-		if len(set) > 0 && set[0].Name == name {
-			v, fromSet, set = set[0].Value, true, set[1:]
+		v, src, fromSet := "", int32(0), false
+		if si < len(set) && set[si].Name == name {
+			v, src, fromSet = set[si].Value, int32(-1-si), true
+			si++
 		}
-		if len(ls) > 0 && ls[0].Name == name {
+		if li < len(ls) && ls[li].Name == name {
 			if !fromSet {
-				v = ls[0].Value
+				v, src = ls[li].Value, int32(li)
 			}
-			ls = ls[1:]
+			li++
 		}
-		if len(dflt) > 0 && dflt[0].Name == name {
+		if di < len(dflt) && dflt[di].Name == name {
 			if v == "" {
-				v = dflt[0].Value
+				v, src = dflt[di].Value, int32(-1-len(set)-di)
 			}
-			dflt = dflt[1:]
+			di++
 		}
 		if v != "" {
 			out = append(out, labels.Label{Name: name, Value: v})
+			p.plan = append(p.plan, src)
 		}
 	}
+	p.planned, p.planEmpty = len(ls) <= 64, empty
 	p.ls, p.tmp = out, p.ls
 }
 
@@ -475,7 +542,7 @@ func (p *textParser) flush() {
 
 // valueStops marks the bytes that end the plain run of a label value.
 var valueStops = func() (t [256]uint8) {
-	t['"'], t['\\'], t['\n'] = stopEnd, stopEnd, stopEnd
+	t['"'], t['\\'], t['\n'], t[0] = stopEnd, stopEnd, stopEnd, stopEnd
 	for c := utf8.RuneSelf; c < 256; c++ {
 		t[c] = stopHigh
 	}

@@ -80,6 +80,7 @@ func TestParseTextMatchesTextparse(t *testing.T) {
 		{"comments and blank lines", "#no blank\n# just a comment\n\n \t \n# HELPER x\n# HELP\na 1\n", true},
 		{"no final newline", "a 1", true},
 		{"empty label value", "a{x=\"\"} 1\n", true},
+		{"empty values vary", "a{y=\"\",x=\"1\"} 1\na{y=\"1\",x=\"\"} 2\na{y=\"\",x=\"\"} 3\na{y=\"2\",x=\"2\"} 4\na{y=\"\",x=\"1\"} 5\n", true},
 		{"utf-8 value", "a{x=\"ünï\"} 1\n", true},
 		{"help changes family", "a 1\n# HELP a Again.\na 2\nb 3\n# TYPE a gauge\na 4\n", true},
 		{"suffixes join the family", "# TYPE c counter\nc_total 1\nc_created 2\nc_bucket 3\nc_other 4\n", true},
@@ -90,6 +91,13 @@ func TestParseTextMatchesTextparse(t *testing.T) {
 		{"duplicate label", "a{x=\"1\",x=\"2\"} 1\n", false},
 		{"name as a label", "a{__name__=\"b\"} 1\n", false},
 		{"NUL", "a 1\n\x00\nb 2\n", false},
+		{"NUL in a label value", "a{x=\"1\x002\"} 1\n", false},
+		{"NUL in a long label value", "a{x=\"12345678901234567\x00\"} 1\n", false},
+		{"NUL in a comment", "# a \x00 comment\na 1\n", false},
+		{"NUL in help", "# HELP a A\x00.\na 1\n", false},
+		{"NUL after a value", "a 1\x00\n", false},
+		{"NUL after a timestamp", "a 1 2\x00\n", false},
+		{"NUL in a label name", "a{x\x00=\"1\"} 1\n", false},
 		{"multi-line value", "a{x=\"1\n2\"} 1\n", false},
 		{"invalid utf-8", "a{x=\"\xff\"} 1\n", false},
 		{"hex value", "a 0x1p3\n", false},
@@ -157,4 +165,27 @@ func FuzzParseText(f *testing.F) {
 		}
 		compareFast(t, body, opts)
 	})
+}
+
+// TestPlainASCII checks the word-at-a-time scan against a byte loop: it
+// stops at the word holding the first byte a label value's scan stops at.
+func TestPlainASCII(t *testing.T) {
+	stops := []byte{'"', '\\', '\n', 0, 0x80, 0xff}
+	for n := range 40 {
+		for at := range n + 1 {
+			for _, c := range stops {
+				b := bytes.Repeat([]byte("a"), n)
+				if at < n {
+					b[at] = c
+				}
+				want := 0
+				for want+8 <= n && (at >= n || at >= want+8) {
+					want += 8
+				}
+				if got := plainASCII(b); got != want {
+					t.Fatalf("plainASCII(%q) = %d, want %d", b, got, want)
+				}
+			}
+		}
+	}
 }

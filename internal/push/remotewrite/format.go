@@ -117,7 +117,16 @@ func encodeV1(b *batch) []byte {
 		})
 		raw = appendTag(raw, 1, size) // WriteRequest.timeseries
 		ls.Range(func(l labels.Label) {
-			raw = appendTag(raw, 1, labelSize(l)) // TimeSeries.labels
+			n := labelSize(l)
+			if n < 0x80 && len(l.Name) > 0 && len(l.Value) > 0 {
+				// The usual label: every length is one byte.
+				raw = append(raw, 1<<3|2, byte(n), 1<<3|2, byte(len(l.Name)))
+				raw = append(raw, l.Name...)
+				raw = append(raw, 2<<3|2, byte(len(l.Value)))
+				raw = append(raw, l.Value...)
+				return
+			}
+			raw = appendTag(raw, 1, n) // TimeSeries.labels
 			if len(l.Name) > 0 {
 				raw = append(appendTag(raw, 1, len(l.Name)), l.Name...)
 			}
