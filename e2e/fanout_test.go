@@ -140,7 +140,7 @@ pushgateway: [{name: pgw, url: '%s', delete_on_shutdown: true}]
 	case <-time.After(15 * time.Second):
 		t.Fatal("liftpush did not stop within 15s of SIGTERM")
 	}
-	if groups := pgw.Groups(t); len(groups) != 0 {
+	if groups := pgw.GroupsAfterDelete(t); len(groups) != 0 {
 		t.Errorf("groups left after a graceful stop with delete_on_shutdown: %v", groups)
 	}
 	_ = os.Remove(file)

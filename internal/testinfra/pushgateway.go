@@ -136,6 +136,21 @@ func (pg *Pushgateway) Groups(t testing.TB) []PGGroup {
 	return out
 }
 
+// GroupsAfterDelete returns the groups once none is left, or what is left
+// after 5 s. The Pushgateway answers a DELETE with 202 and applies it
+// afterwards, so a read right after the answer may still see the group.
+func (pg *Pushgateway) GroupsAfterDelete(t testing.TB) []PGGroup {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		groups := pg.Groups(t)
+		if len(groups) == 0 || time.Now().After(deadline) {
+			return groups
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Group returns the group whose grouping key is exactly key, or fails.
 func (pg *Pushgateway) Group(t testing.TB, key map[string]string) PGGroup {
 	t.Helper()

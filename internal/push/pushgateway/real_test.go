@@ -175,7 +175,7 @@ func TestE2EPushgateway(t *testing.T) {
 		if err := c.Close(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		if groups := pgw.Groups(t); len(groups) != 0 {
+		if groups := pgw.GroupsAfterDelete(t); len(groups) != 0 {
 			t.Errorf("groups left after Close: %v", groups)
 		}
 	})
