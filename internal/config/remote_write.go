@@ -41,8 +41,9 @@ type RemoteWriteConfig struct {
 type QueueConfig struct {
 	// MaxSamplesPerSend is the batch size: samples per request.
 	MaxSamplesPerSend int `yaml:"max_samples_per_send"`
-	// MaxShards bounds the requests in flight. A metric family always goes
-	// to the same shard, so its series' samples stay in order.
+	// MaxShards bounds the requests in flight. A family fills one shard's
+	// request after the other; a series still waiting to be sent keeps its
+	// shard, so its samples stay in order.
 	MaxShards        int            `yaml:"max_shards"`
 	MinBackoff       model.Duration `yaml:"min_backoff"`
 	MaxBackoff       model.Duration `yaml:"max_backoff"`
