@@ -17,7 +17,8 @@ import (
 // zero timestamps.
 func TestEncodeV1MatchesGogo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	strs := []string{"", "a", "__name__", "ünïcode", string(bytes.Repeat([]byte("x"), 200))}
+	// Lengths of one, two and three varint bytes, for labels and series.
+	strs := []string{"", "a", "__name__", "ünïcode", string(bytes.Repeat([]byte("x"), 200)), string(bytes.Repeat([]byte("y"), 20000))}
 	vals := []float64{0, math.Copysign(0, -1), 1, -2.5, math.NaN(), math.Inf(1), 1e300}
 	stamps := []int64{0, 1, -1, 1_700_000_000_000, math.MinInt64, math.MaxInt64}
 	for round := range 200 {

@@ -110,12 +110,11 @@ func encodeV1(b *batch) []byte {
 	for i, ls := range b.series {
 		s := b.samples[i]
 		ssize := sampleSize(s)
-		size := 1 + sov(ssize) + ssize
-		ls.Range(func(l labels.Label) {
-			n := labelSize(l)
-			size += 1 + sov(n) + n
-		})
-		raw = appendTag(raw, 1, size) // WriteRequest.timeseries
+		// WriteRequest.timeseries, with two bytes for its length, which
+		// is filled in once the series is written: one pass over the
+		// labels instead of a second one for the size.
+		start := len(raw)
+		raw = append(raw, 1<<3|2, 0, 0)
 		ls.Range(func(l labels.Label) {
 			n := labelSize(l)
 			if n < 0x80 && len(l.Name) > 0 && len(l.Value) > 0 {
@@ -141,6 +140,7 @@ func encodeV1(b *batch) []byte {
 		if s.Timestamp != 0 {
 			raw = binary.AppendUvarint(append(raw, 2<<3), uint64(s.Timestamp))
 		}
+		raw = putLength(raw, start+1)
 	}
 	for i := range b.meta {
 		n := b.meta[i].Size()
@@ -151,6 +151,25 @@ func encodeV1(b *batch) []byte {
 	}
 	b.raw = raw
 	return b.snappy()
+}
+
+// putLength writes the length of the message after the two bytes at
+// b[at:at+2] into them as a varint, moving the message when its length
+// takes other than two bytes.
+func putLength(b []byte, at int) []byte {
+	size := len(b) - at - 2
+	var v [binary.MaxVarintLen64]byte
+	n := binary.PutUvarint(v[:], uint64(size))
+	switch {
+	case n < 2:
+		copy(b[at+n:], b[at+2:])
+		b = b[:len(b)-(2-n)]
+	case n > 2:
+		b = append(b, v[:n-2]...) // room; overwritten by the move
+		copy(b[at+n:], b[at+2:at+2+size])
+	}
+	copy(b[at:], v[:n])
+	return b
 }
 
 // appendTag appends the key of length-delimited field f and the length n.
