@@ -1,7 +1,6 @@
 package spacelift
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/liftpush/liftpush/internal/collect/spacelift/spacelifttest"
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
+	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
 const (
@@ -51,29 +51,11 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// logBuffer collects log lines for assertions.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type env struct {
 	srv   *spacelifttest.Server
 	c     *Collector
 	clock *clock
-	logs  *logBuffer
+	logs  *testinfra.SyncBuffer
 	cfg   *config.SpaceliftConfig
 }
 
@@ -101,7 +83,7 @@ func newEnv(t testing.TB, fixture string, opts ...envOption) *env {
 	}
 	t.Cleanup(srv.Close)
 	cfg.Endpoint = srv.URL
-	logs := &logBuffer{}
+	logs := &testinfra.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := New(&cfg, logger, "liftpush/test")
 	if err != nil {

@@ -1,7 +1,6 @@
 package pushgateway
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -16,11 +15,12 @@ import (
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
 // newTestClient builds a client for url from a validated config; mutate
 // changes the entry before validation.
-func newTestClient(t *testing.T, url string, mutate func(*config.PushgatewayConfig)) (*Client, *syncBuffer) {
+func newTestClient(t *testing.T, url string, mutate func(*config.PushgatewayConfig)) (*Client, *testinfra.SyncBuffer) {
 	t.Helper()
 	cfg, err := config.NewPushgateway(url)
 	if err != nil {
@@ -32,31 +32,13 @@ func newTestClient(t *testing.T, url string, mutate func(*config.PushgatewayConf
 	if err := cfg.Validate(config.GlobalConfig{Job: "liftpush", CycleTimeout: model.Duration(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testinfra.SyncBuffer{}
 	c, err := New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), "liftpush/test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.clock = &fakeClock{now: time.Unix(1700000000, 0)}
 	return c, logs
-}
-
-// syncBuffer is a log sink the client's goroutines may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // fakeClock makes backoff instant and counts the waits.
