@@ -176,23 +176,7 @@ type streamer struct {
 func (s *streamer) run() (Stats, error) {
 	var total Stats
 	for {
-		if !s.om && !s.stopped {
-			if st, ok, last, err := s.fastChunk(); ok {
-				total.Samples += st.Samples
-				if err == nil && last {
-					err = s.rerr
-				}
-				if err != nil || last {
-					return total, err
-				}
-				continue
-			}
-		}
-		cut, next, last, err := s.next()
-		if err != nil {
-			return total, err
-		}
-		st, err := s.parseChunk(cut, last)
+		st, last, err := s.chunk()
 		total.Samples += st.Samples
 		total.NativeHistograms += st.NativeHistograms
 		if err == nil && last {
@@ -201,11 +185,43 @@ func (s *streamer) run() (Stats, error) {
 		if err != nil || last {
 			return total, err
 		}
-		s.line += bytes.Count(s.buf[:cut], []byte{'\n'})
-		s.st = next
-		s.st.own()
-		s.n = copy(s.buf, s.buf[cut:s.n])
 	}
+}
+
+// chunk parses the next chunk, with parseText when it takes it, and moves
+// past it unless it is the last one.
+func (s *streamer) chunk() (st Stats, last bool, err error) {
+	if !s.om && !s.stopped {
+		if st, ok, last, err := s.fastChunk(); ok {
+			return st, last, err
+		}
+	}
+	cut, next, last, err := s.next()
+	if err != nil {
+		return st, false, err
+	}
+	st, err = s.parseChunk(cut, last)
+	if err == nil && !last {
+		s.advance(cut, next)
+	}
+	return st, last, err
+}
+
+// prepare puts the replayed state and buf[:cut] into s.work; the chunk
+// starts at from, and the replay yields drop samples again.
+func (s *streamer) prepare(cut int) (work []byte, from, drop int) {
+	work, drop = s.st.replay(s.work[:0])
+	from = len(work)
+	s.work = append(work, s.buf[:cut]...)
+	return s.work, from, drop
+}
+
+// advance drops buf[:cut], whose end state is next.
+func (s *streamer) advance(cut int, next famState) {
+	s.line += bytes.Count(s.buf[:cut], []byte{'\n'})
+	s.st = next
+	s.st.own()
+	s.n = copy(s.buf, s.buf[cut:s.n])
 }
 
 // next scans records from buf[0] until the chunk is big enough, and returns
@@ -417,12 +433,11 @@ func (s *streamer) withEOF(b []byte, extra string) []byte {
 
 // parseChunk parses buf[:cut] behind the replayed state.
 func (s *streamer) parseChunk(cut int, last bool) (Stats, error) {
-	work, drop := s.st.replay(s.work[:0])
-	work = append(work, s.buf[:cut]...)
+	work, _, drop := s.prepare(cut)
 	if s.om && (!last || s.rerr != nil) {
 		work = append(work, "# EOF\n"...)
+		s.work = work
 	}
-	s.work = work
 	emit, emitFailed := s.dropping(drop)
 	st, err := Parse(work, s.ct, s.opts, emit)
 	st.Samples = max(st.Samples-drop, 0)
@@ -480,10 +495,7 @@ func (s *streamer) fastChunk() (st Stats, ok, last bool, err error) {
 	if cut == 0 {
 		return st, false, false, nil
 	}
-	work, drop := s.st.replay(s.work[:0])
-	from := len(work)
-	work = append(work, s.buf[:cut]...)
-	s.work = work
+	work, from, drop := s.prepare(cut)
 	var next famState
 	p := newTextParser(work, s.opts)
 	p.state, p.maxRecord, p.from = &next, s.cfg.maxRecord, from
@@ -497,7 +509,8 @@ func (s *streamer) fastChunk() (st Stats, ok, last bool, err error) {
 		cut, n, next = c.pos-from, c.samples, c.state
 		fams = firstSamples(fams, n)
 	}
-	next.own()
+	// next points into s.work: advance copies it out before poison.
+	s.advance(cut, next)
 	s.poison()
 	st.Samples = max(n-drop, 0)
 	emit, _ := s.dropping(drop)
@@ -506,9 +519,6 @@ func (s *streamer) fastChunk() (st Stats, ok, last bool, err error) {
 			return st, true, false, err
 		}
 	}
-	s.line += bytes.Count(s.buf[:cut], []byte{'\n'})
-	s.st = next
-	s.n = copy(s.buf, s.buf[cut:s.n])
 	return st, true, s.n == 0 && s.eof, nil
 }
 

@@ -40,12 +40,6 @@ func newTextParser(b []byte, opts ParseOptions) *textParser {
 	return &textParser{b: b, opts: opts, typ: model.MetricTypeUnknown}
 }
 
-// parse reads all of b into p.fams; false means textparse must read it.
-// textparse stops at a NUL byte, so parse refuses every input with one:
-// each part of a record either fails on a NUL byte or, for a comment, is
-// searched for one.
-func (p *textParser) parse() bool { return p.run() }
-
 // streamCut is a place to end a chunk at: before a family's metadata
 // rather than inside the family.
 type streamCut struct {
@@ -89,7 +83,11 @@ type textParser struct {
 	cut             streamCut
 }
 
-func (p *textParser) run() bool {
+// parse reads all of b into p.fams; false means textparse must read it.
+// textparse stops at a NUL byte, so parse refuses every input with one:
+// each part of a record either fails on a NUL byte or, for a comment, is
+// searched for one.
+func (p *textParser) parse() bool {
 	for {
 		start := p.pos
 		p.skipSpace()
@@ -177,16 +175,28 @@ func (p *textParser) comment() bool {
 	}
 	start := p.pos
 	p.nextLine(end)
-	if p.state != nil {
-		if p.maxRecord > 0 && p.pos-start > p.maxRecord {
-			return false
-		}
+	return p.follow(kind, start, name)
+}
+
+// follow updates the family state, when streaming, with the record at
+// b[start:pos] that was just read; false refuses a record longer than
+// maxRecord.
+func (p *textParser) follow(kind recKind, start int, name []byte) bool {
+	if p.state == nil {
+		return true
+	}
+	if p.maxRecord > 0 && p.pos-start > p.maxRecord {
+		return false
+	}
+	if kind == recSample {
+		p.afterSample = true
+	} else {
 		if p.afterSample && start > p.from {
 			p.cut = streamCut{pos: start, samples: p.samples, state: *p.state}
 		}
 		p.afterSample = false
-		p.state.update(kind, p.b[start:p.pos], name)
 	}
+	p.state.update(kind, p.b[start:p.pos], name)
 	return true
 }
 
@@ -257,12 +267,8 @@ func (p *textParser) sample() bool {
 	if !p.started || !belongs(p.cur.Name, yolo(name)) {
 		p.begin(name)
 	}
-	if p.state != nil {
-		if p.maxRecord > 0 && p.pos-rec > p.maxRecord {
-			return false
-		}
-		p.afterSample = true
-		p.state.update(recSample, b[rec:p.pos], name)
+	if !p.follow(recSample, rec, name) {
+		return false
 	}
 	s := metric.Sample{Labels: lset, Value: v}
 	if hasT && p.opts.HonorTimestamps {
