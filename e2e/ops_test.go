@@ -184,7 +184,7 @@ func TestE2EDashboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// hack/demo.sh's config, with the Kubernetes block and a 1 s schedule.
+	// The demo's config (hack/demo-lib.sh), with the Kubernetes block and a 1 s schedule.
 	// A write_relabel_configs rule drops one series, so that the "samples
 	// dropped" panel has its reason="relabel" series: a destination reports
 	// a reason once it has seen it (README, Self-metrics).

@@ -12,6 +12,7 @@
 #   BENCH_SKIP_KUBE=1    leave out P4 (it creates 11,000 objects)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/hack/demo-lib.sh"
 bin=$(realpath "${1:-./liftpush}")
 runs=${BENCH_RUNS:-5}
 prom_runs=${BENCH_PROM_RUNS:-3}
@@ -142,28 +143,7 @@ for run in $(seq "$version_runs"); do
   timed P3 version liftpush "$run" "$bin" version; echo "$last		" >>"$raw"
 done
 start_prom
-sport=$(freeport)
-"$work/spacelift-fake" --listen="127.0.0.1:$sport" --fixture=demo >"$work/spacelift-fake.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$sport/graphql" && break; sleep 0.05; done
-printf 'demo-secret\n' >"$work/spacelift-secret"
-cat >"$work/liftpush.yml" <<YAML
-global:
-  job: demo
-  external_labels: {cluster: demo-laptop}
-scrape_configs:
-  - job_name: shop
-    scheme: file
-    metrics_path: $here/examples/demo.prom
-spacelift:
-  endpoint: http://127.0.0.1:$sport
-  insecure_http: true
-  api_key_id: demo
-  api_key_secret_file: $work/spacelift-secret
-remote_write:
-  - name: local-prometheus
-    url: $prom/api/v1/write
-YAML
+demo_start "$work" "$here" "$prom" "$work/spacelift-fake"
 "$bin" run --once --log.level=warn --config.file="$work/liftpush.yml" >/dev/null 2>&1 || true # warm the page cache
 for run in $(seq "$runs"); do
   timed P3 demo liftpush "$run" "$bin" run --once --log.level=warn --config.file="$work/liftpush.yml"; echo "$last	$(series)	" >>"$raw"

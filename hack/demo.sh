@@ -4,6 +4,7 @@
 set -euo pipefail
 bin=${1:-./liftpush}
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/hack/demo-lib.sh"
 
 if ! command -v prometheus >/dev/null; then
   echo "==> installing Prometheus (Debian package)"
@@ -30,33 +31,10 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data"
 pids+=($!)
 for _ in $(seq 100); do curl -sf "$prom/-/ready" >/dev/null && break; sleep 0.1; done
 
-# The fake Spacelift API from the tests, with the demo account (API key ID
-# "demo", secret "demo-secret").
-sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18089)
-echo "==> starting the fake Spacelift API on http://127.0.0.1:$sport (demo account)"
+# The fake Spacelift API from the tests, with the demo account.
+echo "==> starting the fake Spacelift API (demo account)"
 (cd "$here" && go build -o "$work/spacelift-fake" ./hack/spacelift-fake)
-"$work/spacelift-fake" --listen="127.0.0.1:$sport" --fixture=demo >"$work/spacelift-fake.log" 2>&1 &
-pids+=($!)
-printf 'demo-secret\n' > "$work/spacelift-secret"
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$sport/graphql" && break; sleep 0.1; done
-
-cat > "$work/liftpush.yml" <<YAML
-global:
-  job: demo
-  external_labels: {cluster: demo-laptop}
-scrape_configs:
-  - job_name: shop
-    scheme: file
-    metrics_path: $here/examples/demo.prom
-spacelift:
-  endpoint: http://127.0.0.1:$sport
-  insecure_http: true              # the fake speaks plain http; real accounts are https
-  api_key_id: demo
-  api_key_secret_file: $work/spacelift-secret
-remote_write:
-  - name: local-prometheus
-    url: $prom/api/v1/write
-YAML
+demo_start "$work" "$here" "$prom" "$work/spacelift-fake"
 echo "==> liftpush run --once --config.file=liftpush.yml"
 "$bin" run --once --config.file="$work/liftpush.yml"
 
