@@ -61,7 +61,11 @@ func ContentTypeOf(b []byte) string {
 // family. Parse never panics on malformed input; it returns an error naming
 // what was wrong, after having emitted the families before the error.
 func Parse(b []byte, contentType string, opts ParseOptions, emit func(metric.Family) error) (Stats, error) {
-	if formatOf(contentType) == formatText {
+	p, err := newParser(b, contentType)
+	if err != nil {
+		return Stats{}, err
+	}
+	if _, ok := p.(*textparse.PromParser); ok {
 		if fams, st, ok := parseText(b, opts); ok {
 			for _, f := range fams {
 				if err := emit(f); err != nil {
@@ -71,21 +75,29 @@ func Parse(b []byte, contentType string, opts ParseOptions, emit func(metric.Fam
 			return st, nil
 		}
 	}
-	return parseTextparse(b, contentType, opts, emit)
+	return parseWith(p, opts, emit)
 }
 
-// parseTextparse is Parse through textparse, for every format and input.
-func parseTextparse(b []byte, contentType string, opts ParseOptions, emit func(metric.Family) error) (Stats, error) {
-	var st Stats
-	p, err := textparse.New(b, contentType, labels.NewSymbolTable(), textparse.ParserOptions{
-		FallbackContentType: "text/plain",
-		// Classic buckets are what remote-write 1.0 and the Pushgateway's
-		// text format carry; keep them when a target sends both.
-		KeepClassicOnClassicAndNativeHistograms: true,
-	})
+func newParser(b []byte, contentType string) (textparse.Parser, error) {
+	p, err := textparse.New(b, contentType, labels.NewSymbolTable(), parserOptions)
 	if p == nil {
-		return st, fmt.Errorf("unsupported content type %q: %w", contentType, err)
+		return nil, fmt.Errorf("unsupported content type %q: %w", contentType, err)
 	}
+	return p, nil
+}
+
+// parseTextparse is Parse through textparse only, for every format and
+// input.
+func parseTextparse(b []byte, contentType string, opts ParseOptions, emit func(metric.Family) error) (Stats, error) {
+	p, err := newParser(b, contentType)
+	if err != nil {
+		return Stats{}, err
+	}
+	return parseWith(p, opts, emit)
+}
+
+func parseWith(p textparse.Parser, opts ParseOptions, emit func(metric.Family) error) (Stats, error) {
+	var st Stats
 	var (
 		cur     metric.Family
 		started bool

@@ -102,7 +102,9 @@ const (
 	formatOpenMetrics
 )
 
-// parserOptions are the options Parse gives textparse.
+// parserOptions are the options Parse gives textparse. Classic buckets are
+// what remote-write 1.0 and the Pushgateway's text format carry; keep them
+// when a target sends both.
 var parserOptions = textparse.ParserOptions{
 	FallbackContentType:                     "text/plain",
 	KeepClassicOnClassicAndNativeHistograms: true,
