@@ -120,8 +120,13 @@ func TestE2EDaemonReloadSIGHUP(t *testing.T) {
 	if lines := logLines(p.Stderr(), "reloading configuration failed"); len(lines) != 0 {
 		t.Errorf("a valid reload logged a failure: %v", lines)
 	}
-	if strings.Contains(p.Stderr(), `msg="cycle finished" ok=false`) {
-		t.Errorf("a cycle failed")
+	// Only cycles from the reload on count: Prometheus 2.42 can refuse the
+	// very first concurrent requests into an empty head with "out of
+	// bounds" (its initTime race, prometheus/prometheus#17941, fixed in
+	// 2026), which is no matter of reloading.
+	_, afterReload, _ := strings.Cut(p.Stderr(), "configuration reloaded")
+	if strings.Contains(afterReload, `msg="cycle finished" ok=false`) {
+		t.Errorf("a cycle failed after the reload")
 	}
 }
 
