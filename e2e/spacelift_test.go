@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/liftpush/liftpush/internal/collect/spacelift/spacelifttest"
 	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
@@ -39,9 +41,16 @@ remote_write:
 		"SPACELIFT_PROMEX_API_KEY_ID=demo",
 		"SPACELIFT_PROMEX_API_KEY_SECRET_FILE=" + secret,
 	}
+	before := time.Now()
 	res := testinfra.Run(t, env, "run", "--once", "--config.file="+cfg)
 	if res.ExitCode != 0 {
 		t.Fatalf("exit code %d, want 0", res.ExitCode)
+	}
+	// The fake answers the billing period around its clock; a month that
+	// turns during the run gives either.
+	periodStart, periodEnd := spacelifttest.BillingPeriod(before)
+	if s, e := spacelifttest.BillingPeriod(time.Now()); s != periodStart && prom.Value(t, `max(spacelift_current_billing_period_start_timestamp_seconds)`) == float64(s.Unix()) {
+		periodStart, periodEnd = s, e
 	}
 	if strings.Contains(res.Stderr, "demo-secret") {
 		t.Errorf("the secret appears in the logs")
@@ -73,8 +82,8 @@ remote_write:
 		{`max(spacelift_worker_pool_workers_busy) by (worker_pool_id, worker_pool_name) / max(spacelift_worker_pool_workers) by (worker_pool_id, worker_pool_name)`,
 			[]string{edge + " NaN", prod + " 0.6666666666666666", staging + " 0.3333333333333333"}},
 		// promex's example dashboard.
-		{`max(spacelift_current_billing_period_start_timestamp_seconds) * 1000`, []string{" 1.7934912e+12"}},
-		{`max(spacelift_current_billing_period_end_timestamp_seconds) * 1000`, []string{" 1.7960832e+12"}},
+		{`max(spacelift_current_billing_period_start_timestamp_seconds) * 1000`, []string{" " + promFloat(periodStart.UnixMilli())}},
+		{`max(spacelift_current_billing_period_end_timestamp_seconds) * 1000`, []string{" " + promFloat(periodEnd.UnixMilli())}},
 		{`max(spacelift_current_billing_period_used_public_seconds) / 60`, []string{" 678"}},
 		{`max(spacelift_current_billing_period_used_private_seconds) / 60`, []string{" 12345"}},
 		{`max(spacelift_current_billing_period_used_seats)`, []string{" 42"}},
@@ -146,7 +155,7 @@ remote_write:
 	}
 	// The dashboard's countdown is relative to now.
 	left := prom.Value(t, `clamp_min(max(spacelift_current_billing_period_end_timestamp_seconds) - time(), 0)`)
-	if want := time.Until(time.Unix(1796083200, 0)).Seconds(); left < 0 || left > want+120 {
+	if want := time.Until(periodEnd).Seconds(); left <= 0 || left > want+120 {
 		t.Errorf("time until usage resets = %g, want about max(%g, 0)", left, want)
 	}
 }
@@ -186,3 +195,6 @@ remote_write:
 		t.Errorf("pool series without a token: %v", got)
 	}
 }
+
+// promFloat formats v as series does.
+func promFloat(v int64) string { return fmt.Sprintf("%g", float64(v)) }

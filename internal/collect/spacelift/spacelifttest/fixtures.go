@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 //go:embed fixtures/*.json
@@ -23,6 +24,9 @@ var fixtureFS embed.FS
 //   - "names": pool names with "/", quotes, a backslash, unicode, a newline
 //     and an empty name, plus malformed data points;
 //   - "pools-N" (e.g. "pools-1000"): N generated pools (see Pools).
+//
+// No fixture holds a billing period: the server answers the one around its
+// clock (see BillingPeriod), so that a countdown stays real on any date.
 func Fixture(name string) (map[string]any, error) {
 	if rest, ok := strings.CutPrefix(name, "pools-"); ok {
 		var n int
@@ -85,7 +89,6 @@ func Pools(n int) map[string]any {
 		"publicWorkerPool": map[string]any{"parallelism": float64(10), "busyWorkers": float64(1), "pendingRuns": float64(0), "schedulableRunsCount": float64(0)},
 		"workerPools":      pools,
 		"usage": map[string]any{
-			"billingPeriodStart": float64(1793491200), "billingPeriodEnd": float64(1796083200),
 			"usedPrivateMinutes": float64(100000), "usedPublicMinutes": float64(0), "usedSeats": float64(300),
 			"usedWorkers": float64(n), "allowedMinutes": float64(1000000), "allowedSeats": float64(500),
 		},
@@ -97,4 +100,45 @@ func Pools(n int) map[string]any {
 			"medianRunDuration":           []any{map[string]any{"value": 6e10, "labels": []any{}}},
 		},
 	}
+}
+
+// BillingPeriod is the billing period the fake answers when the account's
+// usage does not set one: from the first of now's month (UTC) to the first
+// of the next. Tests derive what they expect from it, never from a date.
+func BillingPeriod(now time.Time) (start, end time.Time) {
+	y, m, _ := now.UTC().Date()
+	start = time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+	return start, start.AddDate(0, 1, 0)
+}
+
+// withBillingPeriod returns data whose usage holds a billing period: its own
+// if it sets one (a null included), else BillingPeriod(now). data is not
+// changed; only the maps on the path are copied.
+func withBillingPeriod(data map[string]any, now time.Time) map[string]any {
+	usage, ok := data["usage"].(map[string]any)
+	if !ok {
+		return data
+	}
+	_, hasStart := usage["billingPeriodStart"]
+	_, hasEnd := usage["billingPeriodEnd"]
+	if hasStart && hasEnd {
+		return data
+	}
+	start, end := BillingPeriod(now)
+	u := make(map[string]any, len(usage)+2)
+	for k, v := range usage {
+		u[k] = v
+	}
+	if !hasStart {
+		u["billingPeriodStart"] = float64(start.Unix())
+	}
+	if !hasEnd {
+		u["billingPeriodEnd"] = float64(end.Unix())
+	}
+	d := make(map[string]any, len(data))
+	for k, v := range data {
+		d[k] = v
+	}
+	d["usage"] = u
+	return d
 }

@@ -45,7 +45,8 @@ type Options struct {
 	// Now is the server's clock (default time.Now); tests share one with
 	// the collector to move time without sleeping.
 	Now func() time.Time
-	// Data is the account, as returned by Fixture.
+	// Data is the account, as returned by Fixture. A usage without
+	// billingPeriodStart or End gets BillingPeriod(Now()).
 	Data map[string]any
 	// TLS serves https with httptest's self-signed certificate (see
 	// Server.Certificate), to test ca_file.
@@ -309,7 +310,7 @@ func (h *Handler) execute(r *http.Request, req request, mode Mode) response {
 				h.stats.StackSearches++
 			}
 		}
-		root = h.opts.Data
+		root = withBillingPeriod(h.opts.Data, h.opts.Now())
 	}
 	data := e.selectionSet(root, rootType, op.SelectionSet, nil)
 	if data == nil {
