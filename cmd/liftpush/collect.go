@@ -9,7 +9,6 @@ import (
 
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/pipeline"
-	"github.com/liftpush/liftpush/internal/push"
 )
 
 type collectCmd struct {
@@ -38,12 +37,12 @@ func (c *collectCmd) exec(logger *slog.Logger) error {
 	// Nothing is pushed, so nothing is spooled: a running daemon may hold
 	// the spool.
 	cfg.Spool.Dir = ""
-	p, err := newPipeline(cfg, logger)
+	// The cycle of a push, with stdout as its only destination.
+	p, err := newPipeline(cfg, logger, &pipeline.Printer{W: os.Stdout, OpenMetrics: c.format == "openmetrics"})
 	if err != nil {
 		return err
 	}
-	// The cycle of a push, with stdout as its only destination.
-	p.Destinations = []push.Destination{&pipeline.Printer{W: os.Stdout, OpenMetrics: c.format == "openmetrics"}}
+	defer closePipeline(p, cfg, logger)
 	if res := p.RunCycle(context.Background()); !res.OK() {
 		return errFailed
 	}

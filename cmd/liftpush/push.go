@@ -66,10 +66,12 @@ func (c *pushCmd) exec(logger *slog.Logger) error {
 	defer closeIn()
 	// The file's series are all there is to push: no collector is built.
 	cfg.Spacelift, cfg.Kubernetes, cfg.ScrapeConfigs = nil, nil, nil
+	oneShot(cfg)
 	p, err := newPipeline(cfg, logger)
 	if err != nil {
 		return err
 	}
+	defer closePipeline(p, cfg, logger)
 	sigctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := pipeline.Graceful(sigctx, time.Duration(cfg.Global.ShutdownTimeout))

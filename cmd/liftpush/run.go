@@ -55,6 +55,9 @@ func (c *runCmd) exec(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if c.once {
+		oneShot(cfg)
+	}
 	p, err := newPipeline(cfg, logger)
 	if err != nil {
 		return err
@@ -63,6 +66,7 @@ func (c *runCmd) exec(logger *slog.Logger) error {
 	sigctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if c.once {
+		defer closePipeline(p, cfg, logger)
 		ctx, cancel := pipeline.Graceful(sigctx, time.Duration(cfg.Global.ShutdownTimeout))
 		defer cancel()
 		if res := p.RunCycle(ctx); !res.OK() {
@@ -72,6 +76,7 @@ func (c *runCmd) exec(logger *slog.Logger) error {
 	}
 	d, err := pipeline.NewDaemon(p, func() (*config.Config, error) { return c.f.load(true) })
 	if err != nil {
+		closePipeline(p, cfg, logger)
 		return usageError{err}
 	}
 	if len(c.listen) > 0 {
@@ -93,8 +98,8 @@ func (c *runCmd) exec(logger *slog.Logger) error {
 			_ = d.Reload()
 		}
 	}()
-	attrs := []any{"schedule", cfg.Global.Schedule, "collectors", len(p.Collectors)}
-	for _, dst := range p.Destinations {
+	attrs := []any{"schedule", cfg.Global.Schedule, "collectors", len(p.Collectors())}
+	for _, dst := range p.Destinations() {
 		attrs = append(attrs, slog.String("destination."+dst.Name(), dst.Endpoint()))
 	}
 	if len(c.listen) > 0 {

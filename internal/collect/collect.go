@@ -21,6 +21,11 @@ import (
 type Collector interface {
 	Name() string
 	Collect(ctx context.Context) ([]metric.Family, error)
+	// Probe checks, cheaply and without collecting everything, that
+	// Collect would work: credentials, URLs, RBAC (check-config --probe).
+	// It returns what it found, or an error that says how to fix it;
+	// neither holds a secret.
+	Probe(ctx context.Context) (detail string, err error)
 }
 
 // Options is what every collector factory gets besides the config.

@@ -2,11 +2,13 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"reflect"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -22,6 +24,9 @@ type Options struct {
 	Logger *slog.Logger
 	// UserAgent is "liftpush/<version>", sent by every HTTP client.
 	UserAgent string
+	// Destinations, when set, replace the configured ones: collect prints
+	// to stdout through the delivery path of a push.
+	Destinations []push.Destination
 }
 
 // built is what one configuration made: the pipeline's settings, its
@@ -39,37 +44,41 @@ type built struct {
 
 // New builds a pipeline from a validated configuration.
 func New(cfg *config.Config, opts Options) (*Pipeline, error) {
-	p := &Pipeline{opts: opts, Logger: opts.Logger}
-	b, err := p.Build(cfg)
+	p := &Pipeline{opts: opts, logger: opts.Logger}
+	b, err := p.build(cfg)
 	if err != nil {
 		return nil, err
 	}
-	p.Apply(b)
+	p.apply(b)
 	return p, nil
 }
 
-// Build makes what cfg describes, reusing the collectors and destinations
+// build makes what cfg describes, reusing the collectors and destinations
 // whose configuration did not change since the last Apply, with their state
 // (Spacelift tokens, the Pushgateway groups to delete at shutdown). It does
-// not change what p runs: Apply does, between cycles.
-func (p *Pipeline) Build(cfg *config.Config) (*built, error) {
+// not change what p runs: apply does, between cycles.
+func (p *Pipeline) build(cfg *config.Config) (*built, error) {
 	for _, w := range cfg.Warnings() {
-		p.Logger.Warn(w)
+		p.logger.Warn(w)
 	}
 	var prev *collect.Set
 	if p.built != nil {
 		prev = p.built.set
 	}
-	cs, err := collect.Build(cfg, collect.Options{Logger: p.Logger, UserAgent: p.opts.UserAgent, Now: time.Now}, prev)
+	cs, err := collect.Build(cfg, collect.Options{Logger: p.logger, UserAgent: p.opts.UserAgent, Now: time.Now}, prev)
 	if err != nil {
 		return nil, err
 	}
 	b := &built{cfg: cfg, set: cs, collectors: cs.All()}
+	if p.opts.Destinations != nil {
+		b.destinations = p.opts.Destinations
+		return b, nil
+	}
 	sp, err := p.openSpool(cfg)
 	if err != nil {
 		return nil, err
 	}
-	env := sinkEnv{logger: p.Logger, userAgent: p.opts.UserAgent, spool: sp}
+	env := sinkEnv{logger: p.logger, userAgent: p.opts.UserAgent, spool: sp}
 	for _, key := range slices.Sorted(maps.Keys(sinks)) {
 		s := sinks[key]
 		for _, e := range s.entries(cfg) {
@@ -125,15 +134,29 @@ func (b *built) reuse(e any) push.Destination {
 	return nil
 }
 
-// Apply makes p run what b describes from its next cycle on.
-func (p *Pipeline) Apply(b *built) {
+// apply makes p run what b describes from its next cycle on, and closes
+// the destinations b no longer has (a reload dropped or changed them).
+func (p *Pipeline) apply(b *built) {
 	g := b.cfg.Global
+	if p.built != nil {
+		var gone []push.Destination
+		for _, d := range p.built.destinations {
+			if !slices.Contains(b.destinations, d) {
+				gone = append(gone, d)
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(g.ShutdownTimeout))
+		if err := closeAll(ctx, gone); err != nil {
+			p.logger.Error("closing the destinations the reload dropped", "err", err)
+		}
+		cancel()
+	}
 	p.built = b
-	p.Collectors = b.collectors
-	p.Destinations = b.destinations
-	p.Job = g.Job
-	p.ExternalLabels = labels.FromMap(g.ExternalLabels)
-	p.CycleTimeout = time.Duration(g.CycleTimeout)
+	p.collectors = b.collectors
+	p.destinations = b.destinations
+	p.job = g.Job
+	p.externalLabels = labels.FromMap(g.ExternalLabels)
+	p.cycleTimeout = time.Duration(g.CycleTimeout)
 }
 
 // Config is the configuration p was last built from; nil for a pipeline
@@ -143,4 +166,33 @@ func (p *Pipeline) Config() *config.Config {
 		return nil
 	}
 	return p.built.cfg
+}
+
+// Close ends every destination (spool removals made durable, the
+// Pushgateway's delete_on_shutdown) and releases the spool. Every command
+// that built a pipeline calls it after its last delivery, with a fresh
+// context: the run's own is cancelled by then.
+func (p *Pipeline) Close(ctx context.Context) error {
+	errs := []error{closeAll(ctx, p.destinations)}
+	if p.spool != nil {
+		if err := p.spool.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("spool: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// closeAll closes ds concurrently, each within ctx.
+func closeAll(ctx context.Context, ds []push.Destination) error {
+	errs := make([]error, len(ds))
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		wg.Go(func() {
+			if err := d.Close(ctx); err != nil {
+				errs[i] = fmt.Errorf("destination %s: %w", d.Name(), err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

@@ -102,7 +102,7 @@ func (d *Daemon) Run(ctx context.Context) {
 			defer cancel()
 			work(cctx)
 			if errors.Is(context.Cause(cctx), push.ErrShutdown) {
-				p.Logger.Warn("shutdown_timeout reached, cancelling the running cycle", "shutdown_timeout", grace)
+				p.logger.Warn("shutdown_timeout reached, cancelling the running cycle", "shutdown_timeout", grace)
 			}
 		}()
 	}
@@ -114,7 +114,7 @@ func (d *Daemon) Run(ctx context.Context) {
 		if staged == nil {
 			return
 		}
-		p.Apply(staged)
+		p.apply(staged)
 		g := staged.cfg.Global
 		if s, err := config.ParseSchedule(g.Schedule); err == nil {
 			d.Schedule = s
@@ -133,7 +133,7 @@ func (d *Daemon) Run(ctx context.Context) {
 		select {
 		case <-timer.C:
 			if done != nil {
-				p.Logger.Warn("previous cycle still running, skipping this one")
+				p.logger.Warn("previous cycle still running, skipping this one")
 			} else {
 				start(cycle)
 			}
@@ -160,13 +160,13 @@ func (d *Daemon) Run(ctx context.Context) {
 			}
 		case <-ctx.Done():
 			if done != nil {
-				p.Logger.Info("stopping: letting the running cycle finish", "shutdown_timeout", d.ShutdownTimeout)
+				p.logger.Info("stopping: letting the running cycle finish", "shutdown_timeout", d.ShutdownTimeout)
 				<-done
 			}
 			cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), d.ShutdownTimeout)
 			defer ccancel()
 			if err := p.Close(cctx); err != nil {
-				p.Logger.Error("shutdown", "err", err)
+				p.logger.Error("shutdown", "err", err)
 			}
 			return
 		}
@@ -184,7 +184,7 @@ func (d *Daemon) reload() (*built, error) {
 		return nil, errors.New("reloading is not available")
 	}
 	cfg, err := d.Load()
-	build := p.Build
+	build := p.build
 	if d.build != nil {
 		build = d.build
 	}
@@ -194,10 +194,10 @@ func (d *Daemon) reload() (*built, error) {
 	}
 	p.SetReload(err == nil, now)
 	if err != nil {
-		p.Logger.Error("reloading configuration failed, keeping the old one", "err", err)
+		p.logger.Error("reloading configuration failed, keeping the old one", "err", err)
 		return nil, fmt.Errorf("reloading configuration: %w", err)
 	}
-	p.Logger.Info("configuration reloaded; it takes effect from the next cycle")
+	p.logger.Info("configuration reloaded; it takes effect from the next cycle")
 	return b, nil
 }
 

@@ -28,6 +28,7 @@ func (c *concurrency) enter() func() {
 // countingCollector counts its runs, and the most that ever ran at once,
 // and takes d of (virtual) time.
 type countingCollector struct {
+	probes
 	concurrency
 	shared *concurrency // also counted here when set
 	runs   atomic.Int32
@@ -106,10 +107,10 @@ func TestDaemonSchedule(t *testing.T) {
 				}
 				c := &countingCollector{d: tt.collect}
 				p := &Pipeline{
-					Collectors:   []collect.Collector{c},
-					Job:          "liftpush",
-					CycleTimeout: tt.timeout,
-					Logger:       slog.New(slog.DiscardHandler),
+					collectors:   []collect.Collector{c},
+					job:          "liftpush",
+					cycleTimeout: tt.timeout,
+					logger:       slog.New(slog.DiscardHandler),
 				}
 				ctx, cancel := context.WithTimeout(t.Context(), tt.run)
 				defer cancel()
@@ -144,10 +145,10 @@ func TestDaemonReloadNeverOverlaps(t *testing.T) {
 			return c
 		}
 		p := &Pipeline{
-			Collectors:   []collect.Collector{newCollector()},
-			Job:          "liftpush",
-			CycleTimeout: time.Minute,
-			Logger:       slog.New(slog.DiscardHandler),
+			collectors:   []collect.Collector{newCollector()},
+			job:          "liftpush",
+			cycleTimeout: time.Minute,
+			logger:       slog.New(slog.DiscardHandler),
 		}
 		d := &Daemon{
 			Pipeline: p, Schedule: sched, ShutdownTimeout: time.Minute,

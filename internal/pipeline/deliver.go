@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
@@ -17,7 +18,7 @@ import (
 // Memory stays bounded when produce streams: a destination's Write blocks
 // while its requests are in flight, which paces produce.
 func (p *Pipeline) deliver(ctx context.Context, opts push.Options, produce func(emit func(*metric.Group))) []push.Report {
-	return deliverTo(ctx, p.Destinations, opts, produce)
+	return deliverTo(ctx, p.destinations, opts, produce)
 }
 
 func deliverTo(ctx context.Context, ds []push.Destination, opts push.Options, produce func(emit func(*metric.Group))) []push.Report {
@@ -46,11 +47,9 @@ func deliverTo(ctx context.Context, ds []push.Destination, opts push.Options, pr
 // spooling returns the destinations whose spool holds records.
 func (p *Pipeline) spooling() []push.Destination {
 	var ds []push.Destination
-	for _, d := range p.Destinations {
-		if sp, ok := d.(spooler); ok {
-			if st, ok := sp.SpoolState(); ok && st.Records > 0 {
-				ds = append(ds, d)
-			}
+	for _, d := range p.destinations {
+		if st := d.Stats().Spool; st != nil && st.Records > 0 {
+			ds = append(ds, d)
 		}
 	}
 	return ds
@@ -63,16 +62,16 @@ func (p *Pipeline) spooled() bool { return len(p.spooling()) > 0 }
 // send what it holds, oldest first, within cycle_timeout. The daemon runs
 // it between cycles.
 func (p *Pipeline) Replay(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, p.CycleTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.cycleTimeout)
 	defer cancel()
 	ds := p.spooling()
-	start := p.now()
+	start := time.Now()
 	reports := deliverTo(ctx, ds, push.Options{}, func(func(*metric.Group)) {})
 	replayed := 0
 	for _, r := range reports {
 		replayed += r.Replayed
 	}
 	if replayed > 0 {
-		p.logEnd("spool replayed", delivered(reports), p.now().Sub(start), nil, reports)
+		p.logEnd("spool replayed", delivered(reports), time.Now().Sub(start), nil, reports)
 	}
 }

@@ -26,19 +26,19 @@ const collectShare = 0.6
 
 // Pipeline holds what lives across cycles: collectors (with their cached
 // clients and tokens), destinations, and what the self-metrics remember.
+// New builds it; only a reload (Daemon) changes it.
 //
-// RunCycle and Push must not be called concurrently, nor with Apply; the
+// RunCycle and Push must not be called concurrently, nor with a reload; the
 // daemon guarantees it. Metrics may be gathered at any time.
 type Pipeline struct {
-	Collectors     []collect.Collector
-	Destinations   []push.Destination
-	Job            string
-	ExternalLabels labels.Labels
-	CycleTimeout   time.Duration
-	Logger         *slog.Logger
-	Now            func() time.Time
+	collectors     []collect.Collector
+	destinations   []push.Destination
+	job            string
+	externalLabels labels.Labels
+	cycleTimeout   time.Duration
+	logger         *slog.Logger
 
-	built    *built // what New or Build made, for the next reload
+	built    *built // what New or build made, for the next reload
 	opts     Options
 	spool    *spool.Spool // nil without spool.dir
 	spoolCfg config.SpoolConfig
@@ -46,8 +46,8 @@ type Pipeline struct {
 	selfMu   sync.Mutex
 	lastOut  []metric.Family // the last cycle's self-metrics, undecorated, for /metrics
 
-	lastSuccess  map[string]float64
-	destinations map[string]*destinationState // see destinations.go
+	lastSuccess map[string]float64
+	destStates  map[string]*destinationState // see self.go
 }
 
 // Outcome is one collector's part of a cycle.
@@ -88,9 +88,9 @@ func delivered(reports []push.Report) bool {
 // RunCycle collects once and delivers to every destination, all within
 // cycle_timeout.
 func (p *Pipeline) RunCycle(ctx context.Context) Result {
-	ctx, cancel := context.WithTimeout(ctx, p.CycleTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.cycleTimeout)
 	defer cancel()
-	start := p.now()
+	start := time.Now()
 	outcomes := p.Collect(ctx)
 	groups := p.Groups(outcomes, start)
 	reports := p.deliver(ctx, push.Options{Cycle: start.UnixMilli()}, func(emit func(*metric.Group)) {
@@ -98,26 +98,26 @@ func (p *Pipeline) RunCycle(ctx context.Context) Result {
 			emit(&groups[i])
 		}
 	})
-	p.recordDeliveries(reports, p.now())
+	p.recordDeliveries(reports, time.Now())
 	res := Result{Outcomes: outcomes, Reports: reports}
-	p.logSummary(res, p.now().Sub(start))
+	p.logSummary(res, time.Now().Sub(start))
 	return res
 }
 
 // Collect runs every collector concurrently, each under the collection share
 // of the cycle deadline.
 func (p *Pipeline) Collect(ctx context.Context) []Outcome {
-	cctx, cancel := context.WithTimeout(ctx, time.Duration(float64(p.CycleTimeout)*collectShare))
+	cctx, cancel := context.WithTimeout(ctx, time.Duration(float64(p.cycleTimeout)*collectShare))
 	defer cancel()
-	out := make([]Outcome, len(p.Collectors))
+	out := make([]Outcome, len(p.collectors))
 	var wg sync.WaitGroup
-	for i, c := range p.Collectors {
+	for i, c := range p.collectors {
 		wg.Go(func() {
-			start := p.now()
+			start := time.Now()
 			fams, err := safeCollect(cctx, c)
-			o := Outcome{Collector: c.Name(), Families: fams, Samples: metric.Samples(fams), Duration: p.now().Sub(start), Err: err}
+			o := Outcome{Collector: c.Name(), Families: fams, Samples: metric.Samples(fams), Duration: time.Now().Sub(start), Err: err}
 			if err != nil {
-				p.Logger.Error("collector failed", "collector", o.Collector, "samples", o.Samples, "err", err)
+				p.logger.Error("collector failed", "collector", o.Collector, "samples", o.Samples, "err", err)
 			}
 			out[i] = o
 		})
@@ -160,7 +160,7 @@ func (p *Pipeline) Groups(outcomes []Outcome, at time.Time) []metric.Group {
 	self = append(self, process...)
 	groups = append(groups, metric.Group{Up: true, Self: process})
 	p.keepSelf(self)
-	d := &Decorator{Job: p.Job, External: p.ExternalLabels, T: at.UnixMilli()}
+	d := &Decorator{Job: p.job, External: p.externalLabels, T: at.UnixMilli()}
 	for gi := range groups {
 		g := &groups[gi]
 		for i := range g.Families {
@@ -209,12 +209,11 @@ func (p *Pipeline) logEnd(msg string, ok bool, took time.Duration, attrs []any, 
 	if !ok {
 		level = slog.LevelWarn
 	}
-	p.Logger.Log(context.Background(), level, msg, attrs...)
+	p.logger.Log(context.Background(), level, msg, attrs...)
 }
 
-func (p *Pipeline) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
-}
+// Collectors are the collectors p runs, in order; the slice is p's own.
+func (p *Pipeline) Collectors() []collect.Collector { return p.collectors }
+
+// Destinations are the destinations p delivers to; the slice is p's own.
+func (p *Pipeline) Destinations() []push.Destination { return p.destinations }

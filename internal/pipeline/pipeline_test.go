@@ -23,7 +23,16 @@ import (
 // fakeCollector returns fixed families and error; if barrier is set, it
 // waits there until every collector sharing it has started, which only
 // happens when they run concurrently.
+// probes is what every fake part has of the interfaces it does not test:
+// a probe that passes, no spool, nothing to close.
+type probes struct{}
+
+func (probes) Probe(context.Context) (string, error) { return "fake", nil }
+func (probes) Stats() push.Stats                     { return push.Stats{} }
+func (probes) Close(context.Context) error           { return nil }
+
 type fakeCollector struct {
+	probes
 	name    string
 	fams    func() []metric.Family
 	err     error
@@ -56,11 +65,11 @@ func gauge(name string, v float64, kv ...string) metric.Family {
 
 func newPipeline(cs ...collect.Collector) *Pipeline {
 	return &Pipeline{
-		Collectors:     cs,
-		Job:            "liftpush",
-		ExternalLabels: labels.FromStrings("cluster", "edge-1"),
-		CycleTimeout:   10 * time.Second,
-		Logger:         slog.New(slog.DiscardHandler),
+		collectors:     cs,
+		job:            "liftpush",
+		externalLabels: labels.FromStrings("cluster", "edge-1"),
+		cycleTimeout:   10 * time.Second,
+		logger:         slog.New(slog.DiscardHandler),
 	}
 }
 
@@ -75,7 +84,7 @@ func TestCollectConcurrentAndIsolated(t *testing.T) {
 	)
 	// Every collector waits for the others; run sequentially they would
 	// wait out the collection deadline instead.
-	p.CycleTimeout = 5 * time.Second
+	p.cycleTimeout = 5 * time.Second
 	outcomes := p.Collect(t.Context())
 	type summary struct {
 		Collector string
@@ -204,6 +213,7 @@ func familyValue(t *testing.T, g metric.Group, name string) float64 {
 
 // fakeDestination records what it was given.
 type fakeDestination struct {
+	probes
 	name    string
 	err     error
 	mu      sync.Mutex
@@ -239,8 +249,8 @@ func TestRunCycle(t *testing.T) {
 	good := &fakeDestination{name: "good"}
 	bad := &fakeDestination{name: "bad", err: errors.New("HTTP 400")}
 	p := newPipeline(&fakeCollector{name: "a", fams: func() []metric.Family { return []metric.Family{gauge("x", 1)} }})
-	p.Destinations = []push.Destination{good, bad}
-	p.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	p.destinations = []push.Destination{good, bad}
+	p.logger = slog.New(slog.NewTextHandler(&logs, nil))
 	res := p.RunCycle(t.Context())
 	if res.OK() {
 		t.Error("OK() = true with a failing destination")
@@ -262,7 +272,7 @@ func TestRunCycle(t *testing.T) {
 	}
 }
 
-type panickingCollector struct{}
+type panickingCollector struct{ probes }
 
 func (panickingCollector) Name() string { return "panics" }
 func (panickingCollector) Collect(context.Context) ([]metric.Family, error) {
@@ -276,9 +286,9 @@ func (panickingCollector) Collect(context.Context) ([]metric.Family, error) {
 func TestCollectSurvivesPanic(t *testing.T) {
 	ok := &fakeCollector{name: "ok", fams: func() []metric.Family { return []metric.Family{gauge("ok_value", 1)} }}
 	p := &Pipeline{
-		Collectors:   []collect.Collector{panickingCollector{}, ok},
-		CycleTimeout: time.Minute,
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		collectors:   []collect.Collector{panickingCollector{}, ok},
+		cycleTimeout: time.Minute,
+		logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	out := p.Collect(t.Context())
 	if out[0].Err == nil || !strings.Contains(out[0].Err.Error(), "collector panicked: assignment to entry in nil map") {

@@ -23,6 +23,15 @@ func (*Printer) Name() string { return "stdout" }
 // Endpoint implements push.Destination.
 func (*Printer) Endpoint() string { return "-" }
 
+// Probe implements push.Destination: stdout needs no check.
+func (*Printer) Probe(context.Context) (string, error) { return "standard output", nil }
+
+// Stats implements push.Destination.
+func (*Printer) Stats() push.Stats { return push.Stats{} }
+
+// Close implements push.Destination.
+func (*Printer) Close(context.Context) error { return nil }
+
 // Open implements push.Destination.
 func (pr *Printer) Open(context.Context, push.Options) push.Delivery { return &printing{pr: pr} }
 

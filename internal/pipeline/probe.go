@@ -10,15 +10,6 @@ import (
 	"github.com/liftpush/liftpush/internal/config"
 )
 
-// Prober is implemented by the collectors and destinations that can check,
-// cheaply and without pushing or writing anything, that they would work:
-// credentials, URLs, RBAC. Probe returns what it found on success (an
-// endpoint, a version, a token's validity) and, on failure, an error that
-// says how to fix it. Neither may contain a secret.
-type Prober interface {
-	Probe(ctx context.Context) (detail string, err error)
-}
-
 // ProbeResult is the outcome of one part's probe.
 type ProbeResult struct {
 	// Part names the collector ("spacelift", "scrape/<job>") or the
@@ -43,13 +34,15 @@ func Probe(ctx context.Context, cfg *config.Config, opts Options, timeout time.D
 	}
 	type part struct {
 		name string
-		p    any
+		p    interface {
+			Probe(ctx context.Context) (string, error)
+		}
 	}
 	var parts []part
-	for _, col := range p.Collectors {
+	for _, col := range p.collectors {
 		parts = append(parts, part{col.Name(), col})
 	}
-	for i, d := range p.Destinations {
+	for i, d := range p.destinations {
 		// Unnamed entries are named after their kind and URL already.
 		name := d.Name()
 		if kind := p.built.kinds[i]; !strings.HasPrefix(name, kind+"/") {
@@ -61,15 +54,10 @@ func Probe(ctx context.Context, cfg *config.Config, opts Options, timeout time.D
 	var wg sync.WaitGroup
 	for i, pt := range parts {
 		out[i].Part = pt.name
-		pr, ok := pt.p.(Prober)
-		if !ok {
-			out[i].Detail = "not probed: no cheap check exists for this part"
-			continue
-		}
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			detail, err := pr.Probe(ctx)
+			detail, err := pt.p.Probe(ctx)
 			if err != nil && ctx.Err() != nil {
 				err = fmt.Errorf("no answer within --probe.timeout=%s: %w", timeout, err)
 			}

@@ -43,11 +43,11 @@ func (r PushResult) OK() bool {
 // a job label get the pipeline's job. What was parsed before a parse error
 // is still delivered.
 func (p *Pipeline) Push(ctx context.Context, in PushInput) PushResult {
-	start := p.now()
+	start := time.Now()
 	// The parser puts the job and external labels on as it builds each
 	// series, which spares a second copy of every label set; the
 	// Decorator only stamps the time.
-	defaults := (&Decorator{Job: p.Job, External: p.ExternalLabels}).Defaults()
+	defaults := (&Decorator{Job: p.job, External: p.externalLabels}).Defaults()
 	dec := &Decorator{T: start.UnixMilli()}
 	chunk := 1000
 	for _, d := range p.Config().RemoteWrite {
@@ -67,11 +67,11 @@ func (p *Pipeline) Push(ctx context.Context, in PushInput) PushResult {
 		res.Samples = st.Samples
 		if err != nil {
 			res.ParseErr = err
-			p.Logger.Error("parsing input; pushing what was parsed before the error", "file", in.Name, "err", err)
+			p.logger.Error("parsing input; pushing what was parsed before the error", "file", in.Name, "err", err)
 			// A Pushgateway must not replace its group with part of it.
 			emit(&metric.Group{Collector: "push", Up: false})
 		}
 	})
-	p.logEnd("push finished", res.OK(), p.now().Sub(start), []any{"file", in.Name, "samples", res.Samples}, res.Reports)
+	p.logEnd("push finished", res.OK(), time.Now().Sub(start), []any{"file", in.Name, "samples", res.Samples}, res.Reports)
 	return res
 }

@@ -28,6 +28,23 @@ type Destination interface {
 	// returns. ctx may have no deadline (push FILE); opts.Stall then bounds
 	// a receiver that stops accepting.
 	Open(ctx context.Context, opts Options) Delivery
+	// Probe checks, cheaply and without writing anything, that deliveries
+	// would work (check-config --probe). It returns what it found, or an
+	// error that says how to fix it; neither holds a secret.
+	Probe(ctx context.Context) (detail string, err error)
+	// Stats describes what the destination holds between deliveries.
+	Stats() Stats
+	// Close ends the destination: after the last delivery of a process,
+	// or when a reload drops it. It makes what the destination keeps
+	// durable (spool removals) and does its shutdown work (the
+	// Pushgateway's delete_on_shutdown) within ctx.
+	Close(ctx context.Context) error
+}
+
+// Stats is what a destination holds between deliveries.
+type Stats struct {
+	// Spool is the destination's spool; nil without one.
+	Spool *SpoolState
 }
 
 // Options tunes one delivery.
@@ -55,16 +72,6 @@ type Delivery interface {
 	Close() Report
 }
 
-// DeliverGroups delivers whole groups in one delivery: the shape of a
-// collection cycle, and of most tests.
-func DeliverGroups(ctx context.Context, d Destination, opts Options, groups []metric.Group) Report {
-	dl := d.Open(ctx, opts)
-	for i := range groups {
-		dl.Write(&groups[i])
-	}
-	return dl.Close()
-}
-
 // Report is the outcome of one delivery, in samples.
 type Report struct {
 	Destination string
@@ -89,6 +96,9 @@ type SpoolState struct {
 	Bytes   int64
 	// Oldest is the creation time of the oldest record; zero when empty.
 	Oldest time.Time
+	// Corrupt counts the records and state files this process moved
+	// aside because they failed verification.
+	Corrupt int
 }
 
 // Drop records n samples dropped for reason.

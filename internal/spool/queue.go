@@ -300,7 +300,7 @@ func (q *Queue) quarantine(name string) (string, error) {
 //
 // Remove does not fsync the directory: kill -9 cannot undo it, and power
 // loss can only make the record come back, to be sent again; the next
-// Append or Close makes it durable.
+// Append, Sync or Close makes it durable.
 func (q *Queue) Remove(seq uint64) error {
 	release, err := q.s.enter()
 	if err != nil {
@@ -320,12 +320,27 @@ func (q *Queue) Remove(seq uint64) error {
 	return nil
 }
 
+// Sync makes the queue's removals durable: after it, a power cut cannot
+// bring back a record Remove took out.
+func (q *Queue) Sync() error {
+	release, err := q.s.enter()
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := syncDir(q.dir); err != nil {
+		return fmt.Errorf("spool: syncing queue %s: %w", q.name, err)
+	}
+	return nil
+}
+
 // Trim drops records from the front of the queue while the first is older
 // than Options.MaxAge (reason max_age) or the queue's files exceed
 // Options.MaxSize (reason max_size). It returns one Drop per reason that
 // dropped anything, max_age first. Call it before a replay, not during
 // one: a record a shard is sending may be dropped, and its Remove then
-// fails with fs.ErrNotExist.
+// fails with fs.ErrNotExist. The remote-write writer trims when a delivery
+// opens, before its shards start.
 func (q *Queue) Trim() ([]Drop, error) {
 	release, err := q.s.enter()
 	if err != nil {

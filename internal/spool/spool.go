@@ -19,7 +19,7 @@
 // Open; the rename is atomic, so a record file is whole or absent. There is
 // no shared metadata to tear: the directory listing is the index. The same
 // holds for power loss on a file system that honours fsync (ext4, xfs),
-// except that an unsynced Remove may be undone until the next Append or
+// except that an unsynced Remove may be undone until the next Append, Sync or
 // Close syncs the directory: the record may then be sent twice, which a
 // receiver takes as duplicate samples.
 //
@@ -281,9 +281,6 @@ func (s *Spool) Close() error {
 	errs = append(errs, s.lock.Close())
 	return errors.Join(errs...)
 }
-
-// Dir is the spool dir, as given to Open and cleaned.
-func (s *Spool) Dir() string { return s.dir }
 
 var errClosed = errors.New("spool: closed")
 

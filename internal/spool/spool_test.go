@@ -197,7 +197,7 @@ func TestQueue(t *testing.T) {
 		if seq := mustAppend(t, other, 1, 1); seq != 1 {
 			t.Errorf("first seq of a new queue %d, want 1", seq)
 		}
-		if _, err := os.Stat(filepath.Join(s.Dir(), config.DirName("remote_write/other"))); err != nil {
+		if _, err := os.Stat(filepath.Join(s.dir, config.DirName("remote_write/other"))); err != nil {
 			t.Errorf("queue dir: %v", err)
 		}
 	})
@@ -336,7 +336,7 @@ func TestTrim(t *testing.T) {
 			}
 			// The files are gone, not only the index entries.
 			var recs int
-			for _, f := range files(t, s.Dir()) {
+			for _, f := range files(t, s.dir) {
 				if strings.HasSuffix(f, recordSuffix) {
 					recs++
 				}

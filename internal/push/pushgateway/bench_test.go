@@ -11,6 +11,7 @@ import (
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/push/pushtest"
 	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
@@ -65,7 +66,7 @@ func BenchmarkPushFormats(b *testing.B) {
 			}
 			var rep pushReport
 			for b.Loop() {
-				rep = push.DeliverGroups(b.Context(), c, push.Options{}, groups)
+				rep = pushtest.Deliver(b.Context(), c, push.Options{}, groups)
 			}
 			if rep.Err != nil || rep.Sent != 10001 {
 				b.Fatalf("sent %d, err %v", rep.Sent, rep.Err)

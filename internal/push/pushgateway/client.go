@@ -43,9 +43,8 @@ const (
 // destination's context, not an attempt count.
 var backoff = push.Backoff{Min: 50 * time.Millisecond, Max: 5 * time.Second}
 
-// Client is one Pushgateway destination. Deliver is called once per cycle,
-// never concurrently with itself; Close may be called after the last
-// Deliver.
+// Client is one Pushgateway destination. Its deliveries never overlap (see
+// push.Destination); Close comes after the last one.
 type Client struct {
 	cfg    *config.PushgatewayConfig
 	client *http.Client
@@ -349,10 +348,17 @@ func (c *Client) do(ctx context.Context, method, path, ctype string, payload []b
 	return err
 }
 
-// Close deletes every group this destination pushed when
-// delete_on_shutdown is set; a daemon calls it at graceful exit, so that a
-// decommissioned pusher leaves no frozen values behind. It is a no-op
-// otherwise.
+// Stats implements push.Destination: the Pushgateway keeps the last value
+// of every group itself, so there is no spool (a spool would only replay
+// values the gateway has already replaced).
+func (c *Client) Stats() push.Stats { return push.Stats{} }
+
+// Close implements push.Destination: it deletes every group this
+// destination pushed when delete_on_shutdown is set, so that a
+// decommissioned pusher leaves no frozen values behind. A daemon closes at
+// graceful exit and when a reload drops the destination; run --once and
+// push build it with delete_on_shutdown off, as their groups are what they
+// came to push. It is a no-op otherwise.
 func (c *Client) Close(ctx context.Context) error {
 	if !c.cfg.DeleteOnShutdown {
 		return nil

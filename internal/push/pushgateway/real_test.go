@@ -11,6 +11,7 @@ import (
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/push/pushtest"
 	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
@@ -129,7 +130,7 @@ func TestE2EPushgateway(t *testing.T) {
 		deliver(t, c, metric.Group{Collector: "a", Up: true, Families: []metric.Family{gauge("shared", 1, "job", "liftpush")}})
 		counter := gauge("shared", 2, "job", "liftpush")
 		counter.Type = "counter"
-		rep := push.DeliverGroups(t.Context(), c, push.Options{}, []metric.Group{{Collector: "b", Up: true, Families: []metric.Family{counter}}})
+		rep := pushtest.Deliver(t.Context(), c, push.Options{}, []metric.Group{{Collector: "b", Up: true, Families: []metric.Family{counter}}})
 		if diff := cmp.Diff(map[string]int{"http_400": 1}, rep.Dropped); diff != "" {
 			t.Errorf("dropped (-want +got):\n%s", diff)
 		}
@@ -183,7 +184,7 @@ func TestE2EPushgateway(t *testing.T) {
 
 func deliver(t *testing.T, c *Client, groups ...metric.Group) (rep pushReport) {
 	t.Helper()
-	r := push.DeliverGroups(t.Context(), c, push.Options{}, groups)
+	r := pushtest.Deliver(t.Context(), c, push.Options{}, groups)
 	if r.Err != nil && r.Dropped["collector_failed"] != r.DroppedTotal() {
 		t.Fatalf("deliver: %v (dropped %v)", r.Err, r.Dropped)
 	}

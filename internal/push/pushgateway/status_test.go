@@ -15,6 +15,7 @@ import (
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/push/pushtest"
 )
 
 // TestStatusHandling checks the classification of answers: 2xx is sent,
@@ -65,7 +66,7 @@ func TestStatusHandling(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
 				defer cancel()
 			}
-			rep := push.DeliverGroups(ctx, c, push.Options{}, []metric.Group{{Collector: "k8s", Up: true, Families: []metric.Family{gauge("x", 1, "job", "liftpush")}}})
+			rep := pushtest.Deliver(ctx, c, push.Options{}, []metric.Group{{Collector: "k8s", Up: true, Families: []metric.Family{gauge("x", 1, "job", "liftpush")}}})
 			if rep.Sent != tt.wantSent {
 				t.Errorf("sent = %d, want %d", rep.Sent, tt.wantSent)
 			}
@@ -103,7 +104,7 @@ func TestRequestShape(t *testing.T) {
 			c, _ := newTestClient(t, srv.URL+"/prefix/", func(c *config.PushgatewayConfig) { c.Format = format })
 			f := gauge("x", 1, "job", "liftpush")
 			f.Samples[0].T = 1700000000000
-			rep := push.DeliverGroups(t.Context(), c, push.Options{}, []metric.Group{{Collector: "k8s", Up: true, Families: []metric.Family{f}}})
+			rep := pushtest.Deliver(t.Context(), c, push.Options{}, []metric.Group{{Collector: "k8s", Up: true, Families: []metric.Family{f}}})
 			if rep.Err != nil {
 				t.Fatal(rep.Err)
 			}

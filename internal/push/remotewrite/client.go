@@ -1,7 +1,8 @@
 // Package remotewrite is the Prometheus remote-write destination: series are
 // batched into shards that keep every series in order (writer.go), each
-// batch is encoded into one request body (format.go), and Store sends a body
-// and classifies the answer.
+// batch is encoded into one request body (format.go), a WriteClient sends a
+// body and classifies the answer, and with a spool every body is a record
+// whose life is told in lifecycle.go.
 package remotewrite
 
 import (
@@ -24,12 +25,24 @@ import (
 	"github.com/liftpush/liftpush/internal/spool"
 )
 
+// WriteClient puts one encoded request body on the wire, in the shape of
+// Prometheus' remote.WriteClient: the writer needs nothing else from HTTP,
+// so unit tests swap in a fake.
+type WriteClient interface {
+	// Store sends body, encoded as the protobuf message (for example
+	// config.WriteRequestV1), and classifies the answer: a Result on 2xx,
+	// a *push.RecoverableError worth retrying, or a final error
+	// (*push.HTTPError for an answer). attempt > 0 is a retry.
+	Store(ctx context.Context, body []byte, message string, attempt int) (Result, error)
+	Name() string
+	// Endpoint names the receiver, credentials redacted.
+	Endpoint() string
+}
+
 // Client is one remote-write destination. It is safe for concurrent use.
 type Client struct {
 	cfg    *config.RemoteWriteConfig
-	client *http.Client
-	url    string
-	ua     string
+	wc     WriteClient
 	logger *slog.Logger
 	clock  push.Clock
 	// v1Only is set once the receiver has shown it does not speak 2.0;
@@ -73,7 +86,8 @@ func sameSeries(a, b map[uint64]labels.Labels) bool {
 	return true
 }
 
-// New builds the destination of one validated remote_write entry.
+// New builds the destination of one validated remote_write entry, sending
+// over HTTP.
 func New(cfg *config.RemoteWriteConfig, logger *slog.Logger, userAgent string) (*Client, error) {
 	if _, ok := formats[cfg.ProtobufMessage]; !ok {
 		return nil, fmt.Errorf("remote_write %s: protobuf_message %q is not supported", cfg.Name, cfg.ProtobufMessage)
@@ -82,21 +96,50 @@ func New(cfg *config.RemoteWriteConfig, logger *slog.Logger, userAgent string) (
 	if err != nil {
 		return nil, fmt.Errorf("remote_write %s: building HTTP client: %w", cfg.Name, err)
 	}
-	return &Client{
-		cfg:    cfg,
-		client: client,
-		url:    cfg.URL.String(),
-		ua:     userAgent,
-		logger: logger.With("destination", cfg.Name),
-		clock:  push.RealClock,
-	}, nil
+	hc := &httpClient{cfg: cfg, client: client, url: cfg.URL.String(), ua: userAgent, clock: push.RealClock}
+	return newClient(cfg, hc, logger), nil
+}
+
+func newClient(cfg *config.RemoteWriteConfig, wc WriteClient, logger *slog.Logger) *Client {
+	return &Client{cfg: cfg, wc: wc, logger: logger.With("destination", cfg.Name), clock: push.RealClock}
 }
 
 // Name implements push.Destination.
-func (c *Client) Name() string { return c.cfg.Name }
+func (c *Client) Name() string { return c.wc.Name() }
 
 // Endpoint implements push.Destination; credentials in the URL are redacted.
-func (c *Client) Endpoint() string { return c.cfg.URL.Redacted() }
+func (c *Client) Endpoint() string { return c.wc.Endpoint() }
+
+// Stats implements push.Destination.
+func (c *Client) Stats() push.Stats {
+	if c.queue == nil {
+		return push.Stats{}
+	}
+	st := c.queue.Stats()
+	return push.Stats{Spool: &push.SpoolState{Records: st.Records, Bytes: st.Bytes, Oldest: st.Oldest, Corrupt: st.Corrupt}}
+}
+
+// Close implements push.Destination: the spool's removals become durable,
+// so that a power cut does not bring back records already delivered.
+func (c *Client) Close(context.Context) error {
+	if c.queue == nil {
+		return nil
+	}
+	return c.queue.Sync()
+}
+
+// httpClient is the WriteClient of a remote_write entry.
+type httpClient struct {
+	cfg    *config.RemoteWriteConfig
+	client *http.Client
+	url    string
+	ua     string
+	clock  push.Clock
+}
+
+func (h *httpClient) Name() string { return h.cfg.Name }
+
+func (h *httpClient) Endpoint() string { return h.cfg.URL.Redacted() }
 
 // Result is what a receiver answered to an accepted request.
 type Result struct {
@@ -109,12 +152,10 @@ type Result struct {
 	WrittenKnown                   bool
 }
 
-// Store sends one encoded request body of the given protobuf message
-// (config.WriteRequestV1, ...) and classifies the answer: a Result on 2xx, a
-// *push.RecoverableError worth retrying, or a final error (*push.HTTPError
-// for an answer). attempt > 0 sets Retry-Attempt. It is the one step that
-// puts bytes on the wire, shared by fresh batches and anything replayed.
-func (c *Client) Store(ctx context.Context, body []byte, message string, attempt int) (Result, error) {
+// Store implements WriteClient; attempt > 0 sets Retry-Attempt. It is the
+// one step that puts bytes on the wire, shared by fresh batches, replays
+// and the probe.
+func (c *httpClient) Store(ctx context.Context, body []byte, message string, attempt int) (Result, error) {
 	f, ok := formats[message]
 	if !ok {
 		return Result{}, fmt.Errorf("unknown protobuf message %q", message)

@@ -59,57 +59,29 @@ func (c *Client) fallBack(reason string) {
 // store sends b in the destination's current format and returns how many
 // of its samples the receiver wrote. A receiver that turns out not to speak
 // 2.0 gets the same batch again, re-encoded as 1.0, so nothing is lost.
-func (w *writer) store(b *batch) (written, retries int, err error) {
+func (w *writer) store(b *batch) (written, retries int, kept bool, err error) {
 	n := len(b.samples)
 	msg := w.c.message()
 	if msg != config.WriteRequestV2 {
-		_, retries, err = w.send(b, msg)
-		return n, retries, err
+		_, retries, kept, err = w.send(b, msg)
+		return n, retries, kept, err
 	}
 	if n == 0 {
 		// 2.0 carries metadata on series only: a batch of nothing but
 		// metadata has nothing to say.
-		return 0, 0, nil
+		return 0, 0, false, nil
 	}
-	res, retries, err := w.send(b, msg)
+	res, retries, kept, err := w.send(b, msg)
 	if reason := notV2(res, err, n); reason != "" {
 		w.c.fallBack(reason)
-		_, more, err := w.send(b, config.WriteRequestV1)
-		return n, retries + more, err
+		reached("refused")
+		_, more, kept, err := w.send(b, config.WriteRequestV1)
+		return n, retries + more, kept, err
 	}
 	if err != nil {
-		return 0, retries, err
+		return 0, retries, kept, err
 	}
-	return min(res.Samples, n), retries, nil
-}
-
-// send encodes b as msg and sends it, retrying what is recoverable.
-// With a spool, the body is on disk before it is sent (spooled.go), and
-// b.kept tells whether it stayed there.
-func (w *writer) send(b *batch, msg string) (Result, int, error) {
-	var (
-		body    []byte
-		seq     uint64
-		spooled bool
-	)
-	if b.onDisk && b.msg == msg {
-		body, seq, spooled = b.body, b.seq, true
-	} else {
-		if b.onDisk {
-			// Written ahead in the message the receiver just refused:
-			// this send replaces it.
-			w.settle(b.seq, nil)
-		}
-		body = formats[msg].encode(b)
-		seq, spooled = w.ahead(msg, len(b.samples), body)
-	}
-	b.onDisk = false
-	res, retries, err := w.sendBody(body, msg)
-	b.kept = spooled && err != nil && !final(err)
-	if spooled {
-		w.settle(seq, err)
-	}
-	return res, retries, err
+	return min(res.Samples, n), retries, false, nil
 }
 
 // sendBody sends one encoded body, retrying what is recoverable.
@@ -117,7 +89,7 @@ func (w *writer) sendBody(body []byte, msg string) (Result, int, error) {
 	var res Result
 	retries, err := push.Retry(w.ctx, w.backoff(), w.c.clock, func(attempt int) error {
 		var err error
-		res, err = w.c.Store(w.ctx, body, msg, attempt)
+		res, err = w.c.wc.Store(w.ctx, body, msg, attempt)
 		return err
 	})
 	return res, retries, err

@@ -17,6 +17,7 @@ import (
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/push/pushtest"
 	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
@@ -153,7 +154,7 @@ func TestFallback(t *testing.T) {
 			}
 			groups := []metric.Group{{Families: []metric.Family{f}}}
 
-			rep := push.DeliverGroups(t.Context(), cl, push.Options{}, groups)
+			rep := pushtest.Deliver(t.Context(), cl, push.Options{}, groups)
 			if diff := cmp.Diff(tc.dropped, rep.Dropped); diff != "" {
 				t.Errorf("dropped (-want +got):\n%s", diff)
 			}
@@ -186,7 +187,7 @@ func TestFallback(t *testing.T) {
 			rc.mu.Lock()
 			v2Before := rc.v2
 			rc.mu.Unlock()
-			push.DeliverGroups(t.Context(), cl, push.Options{}, groups)
+			pushtest.Deliver(t.Context(), cl, push.Options{}, groups)
 			rc.mu.Lock()
 			defer rc.mu.Unlock()
 			if again := rc.v2 - v2Before; tc.fallback && again != 0 {
@@ -213,7 +214,7 @@ func TestFallbackConcurrentShards(t *testing.T) {
 	var logs testinfra.SyncBuffer
 	cl := newTestClient(t, cfg, &logs, nil)
 	f := benchFamily(500)
-	rep := push.DeliverGroups(t.Context(), cl, push.Options{}, []metric.Group{{Families: []metric.Family{f}}})
+	rep := pushtest.Deliver(t.Context(), cl, push.Options{}, []metric.Group{{Families: []metric.Family{f}}})
 	if rep.Sent != 500 || rep.DroppedTotal() != 0 {
 		t.Fatalf("report %+v, want 500 sent", rep)
 	}

@@ -55,15 +55,9 @@ type batch struct {
 	fams []prompb.MetricMetadata
 	fam  []int32
 
-	// kept is set when the batch's last send failed and its body stayed
-	// in the spool for a later delivery.
-	kept bool
-	// onDisk says body was written ahead to the spool as seq, encoded as
-	// msg, and not sent yet (writeAhead).
-	onDisk bool
-	seq    uint64
-	msg    string
-	body   []byte
+	// rec is the batch's body written ahead to the spool, until it is
+	// sent (lifecycle.go).
+	rec *record
 
 	v2   v2Scratch
 	raw  []byte
@@ -74,7 +68,7 @@ func (b *batch) reset() {
 	clear(b.series) // let the labels go
 	b.series, b.samples, b.meta = b.series[:0], b.samples[:0], b.meta[:0]
 	b.fams, b.fam = b.fams[:0], b.fam[:0]
-	b.kept, b.onDisk, b.body = false, false, nil
+	b.rec = nil
 }
 
 // add appends a sample of series ls of family f; f nil (a stale marker)

@@ -24,7 +24,7 @@ func (c *Client) Probe(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	res, err := c.Store(ctx, snappy.Encode(nil, raw), config.WriteRequestV1, 0)
+	res, err := c.wc.Store(ctx, snappy.Encode(nil, raw), config.WriteRequestV1, 0)
 	if err != nil {
 		return "", probeError(c.Endpoint(), err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/push/pushtest"
 )
 
 // step is the server's answer to one attempt.
@@ -131,7 +132,7 @@ func TestRetryClassification(t *testing.T) {
 			cl := newTestClient(t, cfg, &logs, clock)
 			ctx, cancel := context.WithDeadline(t.Context(), clock.Now().Add(cycle))
 			defer cancel()
-			rep := push.DeliverGroups(ctx, cl, push.Options{}, []metric.Group{{Families: []metric.Family{{Name: "m", Samples: []metric.Sample{
+			rep := pushtest.Deliver(ctx, cl, push.Options{}, []metric.Group{{Families: []metric.Family{{Name: "m", Samples: []metric.Sample{
 				{Labels: labels.FromStrings("__name__", "m", "i", "1"), Value: 1, T: 1},
 				{Labels: labels.FromStrings("__name__", "m", "i", "2"), Value: 2, T: 1},
 			}}}}})
@@ -183,7 +184,7 @@ func TestErrorBodyCapped(t *testing.T) {
 	defer srv.Close()
 	var logs bytes.Buffer
 	cl := newTestClient(t, testConfig(t, srv.URL, nil), &logs, newFakeClock())
-	rep := push.DeliverGroups(t.Context(), cl, push.Options{}, []metric.Group{{Families: []metric.Family{metric.Gauge("m", "", 1, labels.EmptyLabels())}}})
+	rep := pushtest.Deliver(t.Context(), cl, push.Options{}, []metric.Group{{Families: []metric.Family{metric.Gauge("m", "", 1, labels.EmptyLabels())}}})
 	if rep.Dropped["http_400"] != 1 {
 		t.Fatalf("dropped = %v, want http_400: 1", rep.Dropped)
 	}

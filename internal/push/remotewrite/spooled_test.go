@@ -15,6 +15,7 @@ import (
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/push/pushtest"
 	"github.com/liftpush/liftpush/internal/spool"
 )
 
@@ -72,7 +73,7 @@ func TestSpoolOutageAndReplay(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), budget)
 		defer cancel()
-		return push.DeliverGroups(ctx, cl, push.Options{}, []metric.Group{{Families: []metric.Family{f}}})
+		return pushtest.Deliver(ctx, cl, push.Options{}, []metric.Group{{Families: []metric.Family{f}}})
 	}
 
 	for round := 1; round <= 3; round++ {
@@ -81,7 +82,7 @@ func TestSpoolOutageAndReplay(t *testing.T) {
 			t.Fatalf("round %d while down: %+v, want all %d spooled, none sent or dropped, an error", round, rep, series)
 		}
 	}
-	if st, _ := cl.SpoolState(); st.Records < 3 {
+	if st := cl.Stats().Spool; st.Records < 3 {
 		t.Fatalf("spool holds %d records after three rounds down", st.Records)
 	}
 
@@ -90,7 +91,7 @@ func TestSpoolOutageAndReplay(t *testing.T) {
 	if rep.Err != nil || rep.Replayed != 3*series || rep.Sent != series || rep.Spooled != 0 {
 		t.Fatalf("round 4, receiver up: %+v, want %d replayed and %d sent", rep, 3*series, series)
 	}
-	if st, _ := cl.SpoolState(); st.Records != 0 {
+	if st := cl.Stats().Spool; st.Records != 0 {
 		t.Errorf("spool holds %d records after a full replay", st.Records)
 	}
 	// Each series got rounds 1..4, in that order.
@@ -117,7 +118,7 @@ func TestSpoolOutageAndReplay(t *testing.T) {
 	if rep.Dropped["http_400"] != 2*series || rep.Replayed != 0 || rep.Spooled != 0 {
 		t.Errorf("refused: %+v, want %d dropped as http_400", rep, 2*series)
 	}
-	if st, _ := cl.SpoolState(); st.Records != 0 {
+	if st := cl.Stats().Spool; st.Records != 0 {
 		t.Errorf("spool holds %d records after refusals", st.Records)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/push/pushtest"
 )
 
 // TestStaleMarkers runs three cycles: a series that vanishes gets one stale
@@ -53,7 +54,7 @@ func TestStaleMarkers(t *testing.T) {
 		for i := range g.Self {
 			g.Self[i].Samples[0].T = at
 		}
-		if rep := push.DeliverGroups(t.Context(), cl, push.Options{Cycle: at}, []metric.Group{g}); rep.Err != nil {
+		if rep := pushtest.Deliver(t.Context(), cl, push.Options{Cycle: at}, []metric.Group{g}); rep.Err != nil {
 			t.Fatal(rep.Err)
 		}
 	}
@@ -90,7 +91,7 @@ func TestStaleMarkers(t *testing.T) {
 		t.Errorf("after cycle 3 (-want +got):\n%s", diff)
 	}
 	// A push (no cycle) neither marks nor resets what the cycles saw.
-	if rep := push.DeliverGroups(t.Context(), cl, push.Options{}, []metric.Group{{Families: []metric.Family{gauge("d", 1)}}}); rep.Err != nil {
+	if rep := pushtest.Deliver(t.Context(), cl, push.Options{}, []metric.Group{{Families: []metric.Family{gauge("d", 1)}}}); rep.Err != nil {
 		t.Fatal(rep.Err)
 	}
 	if n := len(stale()); n != 3 {

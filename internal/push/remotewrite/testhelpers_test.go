@@ -88,6 +88,7 @@ func newTestClient(t *testing.T, cfg *config.RemoteWriteConfig, logs io.Writer, 
 	}
 	if clock != nil {
 		c.clock = clock
+		c.wc.(*httpClient).clock = clock
 	}
 	return c
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/push/pushtest"
 )
 
 // v2Series is one decoded 2.0 series with its metadata resolved.
@@ -194,7 +195,7 @@ func TestWireV2(t *testing.T) {
 	cl := newTestClient(t, cfg, nil, nil)
 	const t0 = 1_700_000_000_123
 	fams := v2Families(t0)
-	rep := push.DeliverGroups(t.Context(), cl, push.Options{}, []metric.Group{{Families: fams}})
+	rep := pushtest.Deliver(t.Context(), cl, push.Options{}, []metric.Group{{Families: fams}})
 	if rep.Err != nil || rep.DroppedTotal() != 0 || rep.Sent != metric.Samples(fams) {
 		t.Fatalf("report %+v, want all %d sent", rep, metric.Samples(fams))
 	}

@@ -98,12 +98,13 @@ func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
 		logged:  map[string]bool{},
 		pending: map[uint64]pendingSeries{},
 	}
-	w.report.Destination = c.cfg.Name
+	w.report.Destination = c.Name()
 	w.replayed = make(chan struct{})
 	if c.queue != nil {
+		backlog := w.horizon()
 		go func() {
 			defer close(w.replayed)
-			if !w.replay() {
+			if !w.replay(backlog) {
 				w.blocked.Store(true)
 			}
 		}()
@@ -221,8 +222,8 @@ func (w *writer) Close() push.Report {
 	w.wg.Wait()
 	<-w.replayed
 	w.stop()
-	if st, ok := w.c.SpoolState(); ok {
-		w.report.Spool = &st
+	if st := w.c.Stats().Spool; st != nil {
+		w.report.Spool = st
 		if w.report.Spooled > 0 {
 			w.c.logger.Warn("receiver unavailable; kept samples in the spool for the next delivery", "endpoint", w.c.Endpoint(),
 				"spooled", w.report.Spooled, "spool_records", st.Records, "spool_bytes", st.Bytes)
@@ -267,7 +268,7 @@ func (w *writer) sendBatch(b *batch) {
 	// cycle, and what was collected must not wait for it in memory.
 	w.writeAhead(b)
 	<-w.replayed
-	if (w.blocked.Load() || w.ctx.Err() != nil) && b.onDisk {
+	if (w.blocked.Load() || w.ctx.Err() != nil) && b.rec != nil {
 		// Behind older pending records: it waits with them.
 		w.kept(n)
 		return
@@ -277,7 +278,7 @@ func (w *writer) sendBatch(b *batch) {
 		return
 	}
 	w.prog.Begin()
-	written, retries, err := w.store(b)
+	written, retries, kept, err := w.store(b)
 	w.prog.End(err == nil)
 	w.mu.Lock()
 	w.report.Retried += retries * n
@@ -291,7 +292,7 @@ func (w *writer) sendBatch(b *batch) {
 		}
 		return
 	}
-	if b.kept {
+	if kept {
 		// Later batches of any shard may hold later samples of its
 		// series: they join it in the spool.
 		w.blocked.Store(true)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -18,7 +19,7 @@ import (
 	"github.com/liftpush/liftpush/internal/push"
 )
 
-type emptyCollector struct{}
+type emptyCollector struct{ probes }
 
 func (emptyCollector) Name() string { return "fake" }
 func (emptyCollector) Collect(context.Context) ([]metric.Family, error) {
@@ -28,6 +29,7 @@ func (emptyCollector) Collect(context.Context) ([]metric.Family, error) {
 // budgetDestination answers with report, or hangs until its context ends
 // when hang is set. It records the process group it was given.
 type budgetDestination struct {
+	probes
 	name    string
 	report  push.Report
 	hang    bool
@@ -105,23 +107,29 @@ func processSeries(fams []metric.Family) []string {
 }
 
 func TestDestinationSelfMetricsAndBudgets(t *testing.T) {
-	clock := time.Unix(1700000000, 0)
+	synctest.Test(t, testDestinationSelfMetricsAndBudgets)
+}
+
+func testDestinationSelfMetricsAndBudgets(t *testing.T) {
 	ok := &budgetDestination{name: "ok", report: push.Report{Sent: 3}}
 	partial := &budgetDestination{name: "partial", report: push.Report{Sent: 1, Err: errors.New("400"), Dropped: map[string]int{"http_400": 2}}}
 	hanging := &budgetDestination{name: "hanging", hang: true, budget: 50 * time.Millisecond}
 	p := &Pipeline{
-		Collectors:   []collect.Collector{emptyCollector{}},
-		Destinations: []push.Destination{ok, partial, hanging},
-		Job:          "liftpush",
-		CycleTimeout: 10 * time.Second,
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:          func() time.Time { return clock },
+		collectors:   []collect.Collector{emptyCollector{}},
+		destinations: []push.Destination{ok, partial, hanging},
+		job:          "liftpush",
+		cycleTimeout: 10 * time.Second,
+		logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
+	// In the bubble, time moves only while every goroutine waits: a
+	// cycle's end is the instant its deliveries were recorded.
+	seconds := func(t time.Time) string { return model.SampleValue(float64(t.UnixMilli()) / 1000).String() }
 	res := p.RunCycle(t.Context())
+	first := time.Now()
 	if res.OK() {
 		t.Error("cycle OK with a hanging destination")
 	}
-	if hanging.took > 2*time.Second {
+	if hanging.took != 50*time.Millisecond {
 		t.Errorf("hanging destination took %s, its budget is 50ms", hanging.took)
 	}
 	if got := processSeries(ok.process); len(got) != 0 {
@@ -130,22 +138,23 @@ func TestDestinationSelfMetricsAndBudgets(t *testing.T) {
 
 	// Second cycle: the first one's results arrive, and the partial one's
 	// drop reason stays at 0 once it recovers.
-	clock = clock.Add(time.Minute)
+	time.Sleep(time.Minute)
 	partial.report = push.Report{Sent: 3}
 	p.RunCycle(t.Context())
+	second := time.Now()
 	want := []string{
 		`liftpush_destination_samples_sent{destination="hanging"} 0`,
 		`liftpush_destination_samples_sent{destination="ok"} 3`,
 		`liftpush_destination_samples_sent{destination="partial"} 1`,
 		`liftpush_destination_samples_dropped{destination="hanging", reason="timeout"} 2`,
 		`liftpush_destination_samples_dropped{destination="partial", reason="http_400"} 2`,
-		`liftpush_destination_last_success_timestamp_seconds{destination="ok"} 1700000000`,
+		`liftpush_destination_last_success_timestamp_seconds{destination="ok"} ` + seconds(first),
 	}
 	if diff := cmp.Diff(want, processSeries(ok.process)); diff != "" {
 		t.Errorf("second cycle (-want +got):\n%s", diff)
 	}
 
-	clock = clock.Add(time.Minute)
+	time.Sleep(time.Minute)
 	p.RunCycle(t.Context())
 	want = []string{
 		`liftpush_destination_samples_sent{destination="hanging"} 0`,
@@ -153,8 +162,8 @@ func TestDestinationSelfMetricsAndBudgets(t *testing.T) {
 		`liftpush_destination_samples_sent{destination="partial"} 3`,
 		`liftpush_destination_samples_dropped{destination="hanging", reason="timeout"} 2`,
 		`liftpush_destination_samples_dropped{destination="partial", reason="http_400"} 0`,
-		`liftpush_destination_last_success_timestamp_seconds{destination="ok"} 1700000060`,
-		`liftpush_destination_last_success_timestamp_seconds{destination="partial"} 1700000060`,
+		`liftpush_destination_last_success_timestamp_seconds{destination="ok"} ` + seconds(second),
+		`liftpush_destination_last_success_timestamp_seconds{destination="partial"} ` + seconds(second),
 	}
 	if diff := cmp.Diff(want, processSeries(ok.process)); diff != "" {
 		t.Errorf("third cycle (-want +got):\n%s", diff)
