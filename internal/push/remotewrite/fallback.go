@@ -74,7 +74,7 @@ func (w *writer) store(b *batch) (written, retries int, kept bool, err error) {
 	res, retries, kept, err := w.send(b, msg)
 	if reason := notV2(res, err, n); reason != "" {
 		w.c.fallBack(reason)
-		reached("refused")
+		reached("refused", b)
 		_, more, kept, err := w.send(b, config.WriteRequestV1)
 		return n, retries + more, kept, err
 	}

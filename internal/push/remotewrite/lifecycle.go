@@ -26,10 +26,11 @@ import (
 //	         which replays it in order. Every later batch is kept too.
 //	sent     taken by send: on an accepted or finally refused answer it is
 //	         removed (settle), on a recoverable failure it is kept.
-//	replaced ahead as 2.0 to a receiver that turned out not to speak it:
-//	         the 1.0 copy is appended first and the 2.0 record removed
-//	         after, so kill -9 between the two leaves both (sent twice at
-//	         worst), never neither.
+//	replaced ahead as 2.0 to a receiver that turned out not to speak it
+//	         (415, or a 2xx that wrote nothing): the 2.0 record stays
+//	         while the 1.0 copy is appended, and is removed after, so
+//	         kill -9 between the two leaves both (sent twice at worst),
+//	         never neither.
 //
 // A record's identity is its seq in the queue; the batch holds only what
 // the queue knows of it (record), and only until it is sent.
@@ -41,13 +42,13 @@ type record struct {
 	body []byte
 }
 
-// crashPoint, when set by a test, is called at each step of a record's
-// life; the crash test exits the process there.
-var crashPoint func(step string)
+// crashPoint, when set by a test, is called at each step of the life of
+// b's record; the crash test kills the process there.
+var crashPoint func(step string, b *batch)
 
-func reached(step string) {
+func reached(step string, b *batch) {
 	if crashPoint != nil {
-		crashPoint(step)
+		crashPoint(step, b)
 	}
 }
 
@@ -168,7 +169,7 @@ func (w *writer) writeAhead(b *batch) {
 	body := formats[msg].encode(b)
 	if seq, ok := w.spoolAppend(msg, len(b.samples), body); ok {
 		b.rec = &record{seq: seq, msg: msg, body: body}
-		reached("ahead")
+		reached("ahead", b)
 	}
 }
 
@@ -199,7 +200,7 @@ func (w *writer) send(b *batch, msg string) (res Result, retries int, kept bool,
 		if rec != nil {
 			// Written ahead in the message the receiver refused: the
 			// new record replaces it, once it is on disk.
-			reached("replaced")
+			reached("replaced", b)
 			w.settle(rec.seq, nil)
 		}
 		rec = nil
@@ -211,7 +212,13 @@ func (w *writer) send(b *batch, msg string) (res Result, retries int, kept bool,
 		}
 	}
 	res, retries, err = w.sendBody(rec.body, msg)
-	reached("sent")
+	reached("sent", b)
+	if formats[msg].written && notV2(res, err, len(b.samples)) != "" {
+		// Not refused for good: store resends b as 1.0, whose record
+		// replaces this one.
+		b.rec = rec
+		return res, retries, false, err
+	}
 	w.settle(rec.seq, err)
 	return res, retries, err != nil && !final(err), err
 }
