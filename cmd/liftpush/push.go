@@ -15,8 +15,8 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
-	"github.com/liftpush/liftpush/internal/collect/scrape"
 	"github.com/liftpush/liftpush/internal/config"
+	"github.com/liftpush/liftpush/internal/exposition"
 	"github.com/liftpush/liftpush/internal/pipeline"
 )
 
@@ -94,7 +94,7 @@ const sniffSize = 4 << 20
 
 // open opens the input and tells its format.
 func (c *pushCmd) open() (io.Reader, string, func(), error) {
-	fixed := map[string]string{"text": scrape.ContentTypeText, "openmetrics": scrape.ContentTypeOpenMetrics}[c.format]
+	fixed := map[string]string{"text": exposition.ContentTypeText, "openmetrics": exposition.ContentTypeOpenMetrics}[c.format]
 	if c.file == "-" {
 		br := bufio.NewReaderSize(os.Stdin, sniffSize)
 		if fixed != "" {
@@ -104,7 +104,7 @@ func (c *pushCmd) open() (io.Reader, string, func(), error) {
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 			return nil, "", nil, fmt.Errorf("reading standard input: %w", err)
 		}
-		return br, scrape.ContentTypeOf(head), func() {}, nil
+		return br, exposition.ContentTypeOf(head), func() {}, nil
 	}
 	f, err := os.Open(c.file)
 	if err != nil {
@@ -117,7 +117,7 @@ func (c *pushCmd) open() (io.Reader, string, func(), error) {
 			f.Close()
 			return nil, "", nil, fmt.Errorf("reading %s: %w", c.file, err)
 		}
-		ctype = scrape.DetectContentType(f, st.Size())
+		ctype = exposition.DetectContentType(f, st.Size())
 	}
 	return f, ctype, func() { f.Close() }, nil
 }

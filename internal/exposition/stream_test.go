@@ -1,4 +1,4 @@
-package scrape
+package exposition
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/liftpush/liftpush/internal/exposition/expositiontest"
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
@@ -424,7 +425,7 @@ func TestParseStreamLongRecord(t *testing.T) {
 }
 
 func TestParseStreamProtobuf(t *testing.T) {
-	body := encodeProto(t, protoFamilies()...)
+	body := expositiontest.EncodeProto(t, expositiontest.ProtoFamilies()...)
 	want := parseWhole(body, ctProto, ParseOptions{HonorTimestamps: true})
 	got := parseChunked(body, ctProto, ParseOptions{HonorTimestamps: true}, 1)
 	if want.err != nil || got.err != nil {
