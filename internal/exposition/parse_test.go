@@ -294,24 +294,6 @@ func TestParseProtobuf(t *testing.T) {
 	}
 }
 
-func TestContentTypeOf(t *testing.T) {
-	tests := []struct {
-		name, body, want string
-	}{
-		{"openmetrics", "a_total 1\n# EOF\n", "application/openmetrics-text; version=1.0.0"},
-		{"openmetrics no trailing newline", "a 1\n# EOF", "application/openmetrics-text; version=1.0.0"},
-		{"text", "a 1\n", "text/plain; version=0.0.4"},
-		{"empty", "", "text/plain; version=0.0.4"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := ContentTypeOf([]byte(tt.body)); got != tt.want {
-				t.Errorf("ContentTypeOf(%q) = %q, want %q", tt.body, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestParseSeriesWithoutName(t *testing.T) {
 	// Found by FuzzParse: the OpenMetrics parser accepts a quoted empty
 	// metric name.
