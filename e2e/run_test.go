@@ -16,7 +16,7 @@ import (
 	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
-const exposition = `# HELP app_requests_total Requests served.
+const appExposition = `# HELP app_requests_total Requests served.
 # TYPE app_requests_total counter
 app_requests_total{code="200"} 1027
 app_requests_total{code="500"} 3
@@ -73,7 +73,7 @@ func TestE2ERunOnce(t *testing.T) {
 	prom := testinfra.StartPrometheus(t, "")
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		_, _ = w.Write([]byte(exposition))
+		_, _ = w.Write([]byte(appExposition))
 	}))
 	defer target.Close()
 	host := strings.TrimPrefix(target.URL, "http://")
@@ -158,7 +158,7 @@ remote_write:
 // TestE2EPushFile pushes an exposition file like `promtool push metrics`.
 func TestE2EPushFile(t *testing.T) {
 	prom := testinfra.StartPrometheus(t, "")
-	file := tempFile(t, "metrics.prom", exposition)
+	file := tempFile(t, "metrics.prom", appExposition)
 	res := testinfra.Run(t, nil, "push", "--remote-write.url="+prom.WriteURL(), "--label=source=file", "--external-label=cluster=edge-2", file)
 	if res.ExitCode != 0 {
 		t.Fatalf("exit code %d, want 0", res.ExitCode)

@@ -25,7 +25,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 
-	"github.com/liftpush/liftpush/internal/collect/scrape"
+	"github.com/liftpush/liftpush/internal/exposition"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/testinfra"
 )
@@ -388,7 +388,7 @@ func ksmExpected(t *testing.T, file string) []string {
 		t.Fatal(err)
 	}
 	var out []string
-	if _, err := scrape.Parse(b, scrape.ContentTypeText, scrape.ParseOptions{}, func(f metric.Family) error {
+	if _, err := exposition.Parse(b, exposition.ContentTypeText, exposition.ParseOptions{}, func(f metric.Family) error {
 		for _, s := range f.Samples {
 			out = append(out, pointKey(s.Labels.Map(), s.Value, 0))
 		}

@@ -13,8 +13,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/liftpush/liftpush/internal/collect/kubernetes"
-	"github.com/liftpush/liftpush/internal/collect/scrape"
 	"github.com/liftpush/liftpush/internal/config"
+	"github.com/liftpush/liftpush/internal/exposition"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/testinfra"
 	"github.com/liftpush/liftpush/internal/testinfra/kubeapi"
@@ -78,7 +78,7 @@ remote_write:
 		t.Fatal(err)
 	}
 	var fams []metric.Family
-	if _, err := scrape.Parse(golden, scrape.ContentTypeText, scrape.ParseOptions{}, func(f metric.Family) error {
+	if _, err := exposition.Parse(golden, exposition.ContentTypeText, exposition.ParseOptions{}, func(f metric.Family) error {
 		fams = append(fams, f)
 		return nil
 	}); err != nil {

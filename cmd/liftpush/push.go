@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -15,8 +12,8 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
-	"github.com/liftpush/liftpush/internal/collect/scrape"
 	"github.com/liftpush/liftpush/internal/config"
+	"github.com/liftpush/liftpush/internal/exposition"
 	"github.com/liftpush/liftpush/internal/pipeline"
 )
 
@@ -59,7 +56,7 @@ func (c *pushCmd) exec(logger *slog.Logger) error {
 		}
 		set[k] = v
 	}
-	in, ctype, closeIn, err := c.open()
+	in, ctype, closeIn, err := exposition.Open(c.file, c.format)
 	if err != nil {
 		return usageError{err}
 	}
@@ -88,38 +85,4 @@ func (c *pushCmd) exec(logger *slog.Logger) error {
 		return errFailed
 	}
 	return nil
-}
-
-// sniffSize is how much of standard input is looked at to tell OpenMetrics
-// from the text format; larger input is read as text unless --format says.
-const sniffSize = 4 << 20
-
-// open opens the input and tells its format.
-func (c *pushCmd) open() (io.Reader, string, func(), error) {
-	fixed := map[string]string{"text": scrape.ContentTypeText, "openmetrics": scrape.ContentTypeOpenMetrics}[c.format]
-	if c.file == "-" {
-		br := bufio.NewReaderSize(os.Stdin, sniffSize)
-		if fixed != "" {
-			return br, fixed, func() {}, nil
-		}
-		head, err := br.Peek(sniffSize)
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-			return nil, "", nil, fmt.Errorf("reading standard input: %w", err)
-		}
-		return br, scrape.ContentTypeOf(head), func() {}, nil
-	}
-	f, err := os.Open(c.file)
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("reading %s: %w", c.file, err)
-	}
-	ctype := fixed
-	if ctype == "" {
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, "", nil, fmt.Errorf("reading %s: %w", c.file, err)
-		}
-		ctype = scrape.DetectContentType(f, st.Size())
-	}
-	return f, ctype, func() { f.Close() }, nil
 }

@@ -25,7 +25,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
-	"github.com/liftpush/liftpush/internal/collect/scrape"
+	"github.com/liftpush/liftpush/internal/exposition"
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
@@ -66,8 +66,8 @@ func encode(path string, batch int) (bodies [][]byte, n int, err error) {
 		bodies = append(bodies, snappy.Encode(nil, raw))
 		req.Timeseries = req.Timeseries[:0]
 	}
-	opts := scrape.ParseOptions{HonorTimestamps: true, Default: labels.FromStrings("job", "replay")}
-	_, err = scrape.ParseStream(f, scrape.ContentTypeText, opts, func(fam metric.Family) error {
+	opts := exposition.ParseOptions{HonorTimestamps: true, Default: labels.FromStrings("job", "replay")}
+	_, err = exposition.ParseStream(f, exposition.ContentTypeText, opts, func(fam metric.Family) error {
 		for _, s := range fam.Samples {
 			var ls []prompb.Label
 			s.Labels.Range(func(l labels.Label) { ls = append(ls, prompb.Label{Name: l.Name, Value: l.Value}) })

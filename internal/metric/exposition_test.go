@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/liftpush/liftpush/internal/collect/scrape"
+	"github.com/liftpush/liftpush/internal/exposition"
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
@@ -157,11 +157,11 @@ func TestWriteTextRoundTrip(t *testing.T) {
 			if err := metric.WriteText(&buf, families(), tt.openMetrics); err != nil {
 				t.Fatal(err)
 			}
-			if got := scrape.ContentTypeOf(buf.Bytes()); got != tt.contentType {
+			if got := exposition.ContentTypeOf(buf.Bytes()); got != tt.contentType {
 				t.Errorf("ContentTypeOf = %q, want %q", got, tt.contentType)
 			}
 			var got []metric.Family
-			_, err := scrape.Parse(buf.Bytes(), tt.contentType, scrape.ParseOptions{}, func(f metric.Family) error {
+			_, err := exposition.Parse(buf.Bytes(), tt.contentType, exposition.ParseOptions{}, func(f metric.Family) error {
 				got = append(got, f)
 				return nil
 			})
@@ -225,7 +225,7 @@ var cmpFamilies = []cmp.Option{
 func TestWriteTextFromOpenMetrics(t *testing.T) {
 	body := "# TYPE jobs counter\n# HELP jobs Jobs run.\njobs_total 5\n# TYPE build info\n# HELP build Build.\nbuild_info{version=\"1\"} 1\n# EOF\n"
 	var fams []metric.Family
-	if _, err := scrape.Parse([]byte(body), "application/openmetrics-text; version=1.0.0", scrape.ParseOptions{}, func(f metric.Family) error {
+	if _, err := exposition.Parse([]byte(body), "application/openmetrics-text; version=1.0.0", exposition.ParseOptions{}, func(f metric.Family) error {
 		fams = append(fams, f)
 		return nil
 	}); err != nil {
@@ -299,7 +299,7 @@ func TestWriteTextUTF8Names(t *testing.T) {
 				t.Errorf("WriteText (-want +got):\n%s", diff)
 			}
 			var got []metric.Family
-			if _, err := scrape.Parse(buf.Bytes(), tt.contentType, scrape.ParseOptions{}, func(f metric.Family) error {
+			if _, err := exposition.Parse(buf.Bytes(), tt.contentType, exposition.ParseOptions{}, func(f metric.Family) error {
 				got = append(got, f)
 				return nil
 			}); err != nil {

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/liftpush/liftpush/internal/collect/scrape"
+	"github.com/liftpush/liftpush/internal/exposition"
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
@@ -27,7 +27,7 @@ func FuzzWriteTextRoundTrip(f *testing.F) {
 			ct = "application/openmetrics-text; version=1.0.0"
 		}
 		var fams []metric.Family
-		if _, err := scrape.Parse(body, ct, scrape.ParseOptions{}, func(f metric.Family) error {
+		if _, err := exposition.Parse(body, ct, exposition.ParseOptions{}, func(f metric.Family) error {
 			fams = append(fams, f)
 			return nil
 		}); err != nil {
@@ -38,7 +38,7 @@ func FuzzWriteTextRoundTrip(f *testing.F) {
 			t.Fatal(err)
 		}
 		var again []metric.Family
-		if _, err := scrape.Parse(buf.Bytes(), ct, scrape.ParseOptions{}, func(f metric.Family) error {
+		if _, err := exposition.Parse(buf.Bytes(), ct, exposition.ParseOptions{}, func(f metric.Family) error {
 			again = append(again, f)
 			return nil
 		}); err != nil {

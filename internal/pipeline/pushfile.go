@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/liftpush/liftpush/internal/collect/scrape"
+	"github.com/liftpush/liftpush/internal/exposition"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
 )
@@ -55,11 +55,11 @@ func (p *Pipeline) Push(ctx context.Context, in PushInput) PushResult {
 	}
 	var res PushResult
 	res.Reports = p.deliver(ctx, push.Options{Stall: in.Stall}, func(emit func(*metric.Group)) {
-		opts := scrape.ParseOptions{
+		opts := exposition.ParseOptions{
 			HonorTimestamps: true, ChunkSamples: chunk,
 			Set: labels.FromMap(in.Labels), Default: defaults,
 		}
-		st, err := scrape.ParseStream(in.R, in.ContentType, opts, func(f metric.Family) error {
+		st, err := exposition.ParseStream(in.R, in.ContentType, opts, func(f metric.Family) error {
 			dec.Decorate(&f)
 			emit(&metric.Group{Collector: "push", Up: true, Families: []metric.Family{f}})
 			return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/liftpush/liftpush/internal/exposition"
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
@@ -25,7 +26,7 @@ func (c *Collector) Probe(ctx context.Context) (string, error) {
 				errs = append(errs, fmt.Errorf("%s: %w", u, err))
 				continue
 			}
-			st, err := Parse(body, contentType, ParseOptions{}, func(metric.Family) error { return nil })
+			st, err := exposition.Parse(body, contentType, exposition.ParseOptions{}, func(metric.Family) error { return nil })
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: parsing as %s: %w", u, contentType, err))
 				continue

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/prometheus/model/relabel"
 
 	"github.com/liftpush/liftpush/internal/config"
+	"github.com/liftpush/liftpush/internal/exposition"
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
@@ -128,7 +129,7 @@ func (c *Collector) scrapeTarget(ctx context.Context, target string, tl labels.L
 		relabel = c.cfg.MetricRelabelConfigs
 		lb      = labels.NewBuilder(labels.EmptyLabels())
 	)
-	st, err := Parse(body, contentType, ParseOptions{HonorTimestamps: c.cfg.HonorTimestamps}, func(f metric.Family) error {
+	st, err := exposition.Parse(body, contentType, exposition.ParseOptions{HonorTimestamps: c.cfg.HonorTimestamps}, func(f metric.Family) error {
 		samples := f.Samples[:0]
 		for _, s := range f.Samples {
 			ls, ok := c.mutate(lb, s.Labels, tl, relabel)
@@ -219,7 +220,7 @@ func (c *Collector) fetch(ctx context.Context, target string) ([]byte, string, e
 		if err != nil {
 			return nil, "", fmt.Errorf("reading exposition file: %w", err)
 		}
-		return b, ContentTypeOf(b), nil
+		return b, exposition.ContentTypeOf(b), nil
 	}
 	timeout := time.Duration(c.cfg.ScrapeTimeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)

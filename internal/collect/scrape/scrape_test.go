@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/liftpush/liftpush/internal/config"
+	"github.com/liftpush/liftpush/internal/exposition/expositiontest"
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
@@ -72,8 +73,8 @@ func series(fams []metric.Family) []string {
 	return out
 }
 
-// exposition serves body with contentType and records the requests.
-type exposition struct {
+// fakeTarget serves body with contentType and records the requests.
+type fakeTarget struct {
 	mu          sync.Mutex
 	requests    []*http.Request
 	contentType string
@@ -81,7 +82,7 @@ type exposition struct {
 	status      int
 }
 
-func (e *exposition) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (e *fakeTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	e.requests = append(e.requests, r.Clone(r.Context()))
 	e.mu.Unlock()
@@ -94,7 +95,7 @@ func (e *exposition) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(e.body))
 }
 
-func (e *exposition) last(t *testing.T) *http.Request {
+func (e *fakeTarget) last(t *testing.T) *http.Request {
 	t.Helper()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -105,7 +106,7 @@ func (e *exposition) last(t *testing.T) *http.Request {
 }
 
 func TestCollectContentNegotiation(t *testing.T) {
-	protoBody := encodeProto(t, protoFamilies()[:2]...)
+	protoBody := expositiontest.EncodeProto(t, expositiontest.ProtoFamilies()[:2]...)
 	tests := []struct {
 		name        string
 		protocols   string
@@ -150,7 +151,7 @@ func TestCollectContentNegotiation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			exp := &exposition{contentType: tt.contentType, body: tt.body}
+			exp := &fakeTarget{contentType: tt.contentType, body: tt.body}
 			srv := httptest.NewServer(exp)
 			defer srv.Close()
 			host := hostOf(t, srv)
@@ -239,9 +240,9 @@ func TestCollectBadGzip(t *testing.T) {
 }
 
 func TestCollectHTTPError(t *testing.T) {
-	good := httptest.NewServer(&exposition{body: "ok 1\n"})
+	good := httptest.NewServer(&fakeTarget{body: "ok 1\n"})
 	defer good.Close()
-	bad := httptest.NewServer(&exposition{status: http.StatusInternalServerError, body: "boom\n"})
+	bad := httptest.NewServer(&fakeTarget{status: http.StatusInternalServerError, body: "boom\n"})
 	defer bad.Close()
 	gh, bh := hostOf(t, good), hostOf(t, bad)
 	sc := loadScrape(t, "scrape_configs: [{job_name: j, static_configs: [{targets: [%q, %q]}]}]", bh, gh)
@@ -335,7 +336,7 @@ already{exported_job="e"} 3
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(&exposition{body: body})
+			srv := httptest.NewServer(&fakeTarget{body: body})
 			defer srv.Close()
 			host := hostOf(t, srv)
 			sc := loadScrape(t, "scrape_configs: [{job_name: j, "+tt.config+"}]", host)
@@ -368,7 +369,7 @@ already{exported_job="e"} 3
 }
 
 func TestCollectParamsAndPath(t *testing.T) {
-	exp := &exposition{body: "a 1\n"}
+	exp := &fakeTarget{body: "a 1\n"}
 	srv := httptest.NewServer(exp)
 	defer srv.Close()
 	sc := loadScrape(t, "scrape_configs: [{job_name: j, metrics_path: /probe, params: {module: [http_2xx], target: ['a b']}, static_configs: [{targets: [%q]}]}]", hostOf(t, srv))
@@ -539,7 +540,7 @@ func TestAcceptHeaderAllProtocols(t *testing.T) {
 }
 
 func TestCollectExportedTwice(t *testing.T) {
-	srv := httptest.NewServer(&exposition{body: `m{job="theirs",exported_job="older"} 1` + "\n"})
+	srv := httptest.NewServer(&fakeTarget{body: `m{job="theirs",exported_job="older"} 1` + "\n"})
 	defer srv.Close()
 	host := hostOf(t, srv)
 	fams, err := newCollector(t, loadScrape(t, "scrape_configs: [{job_name: j, static_configs: [{targets: [%q]}]}]", host)).Collect(t.Context())

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/liftpush/liftpush/internal/collect/scrape"
 	"github.com/liftpush/liftpush/internal/config"
+	"github.com/liftpush/liftpush/internal/exposition"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/testinfra/ksmgen"
 )
@@ -82,7 +82,7 @@ func ksmFamilies(b *testing.B, n int) []metric.Family {
 		b.Fatal(err)
 	}
 	var fams []metric.Family
-	if _, err := scrape.Parse(text.Bytes(), scrape.ContentTypeText, scrape.ParseOptions{}, func(f metric.Family) error {
+	if _, err := exposition.Parse(text.Bytes(), exposition.ContentTypeText, exposition.ParseOptions{}, func(f metric.Family) error {
 		for i := range f.Samples {
 			f.Samples[i].T = 1_700_000_000_000
 		}

@@ -1,4 +1,4 @@
-package scrape
+package exposition
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/liftpush/liftpush/internal/exposition/expositiontest"
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
@@ -424,7 +425,7 @@ func TestParseStreamLongRecord(t *testing.T) {
 }
 
 func TestParseStreamProtobuf(t *testing.T) {
-	body := encodeProto(t, protoFamilies()...)
+	body := expositiontest.EncodeProto(t, expositiontest.ProtoFamilies()...)
 	want := parseWhole(body, ctProto, ParseOptions{HonorTimestamps: true})
 	got := parseChunked(body, ctProto, ParseOptions{HonorTimestamps: true}, 1)
 	if want.err != nil || got.err != nil {
@@ -451,33 +452,6 @@ func TestParseStreamDefaultChunk(t *testing.T) {
 	}
 	if st != want.stats {
 		t.Errorf("Stats = %+v, want %+v", st, want.stats)
-	}
-}
-
-func TestDetectContentType(t *testing.T) {
-	tests := []struct {
-		name, body, want string
-	}{
-		{name: "empty", body: "", want: ctText},
-		{name: "text", body: "a 1\n", want: ctText},
-		{name: "openmetrics", body: "a 1\n# EOF\n", want: ctOpenMetrics},
-		{name: "openmetrics without newline", body: "# EOF", want: ctOpenMetrics},
-		{name: "openmetrics with many newlines", body: "a 1\n# EOF" + strings.Repeat("\n", 10000), want: ctOpenMetrics},
-		{name: "only newlines", body: strings.Repeat("\n", 5000), want: ctText},
-		{name: "EOF in a comment", body: "a 1\n# not EOF\n# EOF is not last\n", want: ctText},
-		{name: "EOF across a block", body: strings.Repeat("x", 4094) + "# EOF", want: ctOpenMetrics},
-		{name: "short", body: "EOF\n", want: ctText},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := DetectContentType(strings.NewReader(tt.body), int64(len(tt.body)))
-			if got != tt.want {
-				t.Errorf("DetectContentType = %q, want %q", got, tt.want)
-			}
-			if want := ContentTypeOf([]byte(tt.body)); got != want {
-				t.Errorf("DetectContentType = %q, ContentTypeOf %q", got, want)
-			}
-		})
 	}
 }
 

@@ -1,10 +1,11 @@
-package scrape
+package exposition
 
 import (
 	"testing"
 
 	"github.com/prometheus/common/model"
 
+	"github.com/liftpush/liftpush/internal/exposition/expositiontest"
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
@@ -27,8 +28,8 @@ func FuzzParse(f *testing.F) {
 			f.Add([]byte(s), uint8(ct), false, uint8(0))
 		}
 	}
-	f.Add(encodeProto(f, protoFamilies()...), uint8(2), true, uint8(2))
-	f.Add(encodeProto(f, nativeHistogram(true), nativeHistogram(false)), uint8(2), false, uint8(0))
+	f.Add(expositiontest.EncodeProto(f, expositiontest.ProtoFamilies()...), uint8(2), true, uint8(2))
+	f.Add(expositiontest.EncodeProto(f, nativeHistogram(true), nativeHistogram(false)), uint8(2), false, uint8(0))
 	contentTypes := []string{ctText, ctOpenMetrics, ctProto}
 	f.Fuzz(func(t *testing.T, body []byte, ct uint8, honor bool, chunk uint8) {
 		opts := ParseOptions{HonorTimestamps: honor, ChunkSamples: int(chunk % 8)}

@@ -1,7 +1,6 @@
-package scrape
+package exposition
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -40,21 +39,6 @@ type Stats struct {
 	NativeHistograms int
 }
 
-// The exposition formats a file can be in.
-const (
-	ContentTypeText        = "text/plain; version=0.0.4"
-	ContentTypeOpenMetrics = "application/openmetrics-text; version=1.0.0"
-)
-
-// ContentTypeOf guesses the content type of an exposition file: OpenMetrics
-// ends with "# EOF", anything else is read as the Prometheus text format.
-func ContentTypeOf(b []byte) string {
-	if bytes.HasSuffix(bytes.TrimRight(b, "\n"), []byte("# EOF")) {
-		return ContentTypeOpenMetrics
-	}
-	return ContentTypeText
-}
-
 // Parse decodes an exposition body in the Prometheus text, OpenMetrics or
 // protobuf format (chosen by contentType, like Prometheus' scrape loop) and
 // calls emit for every family, in input order. emit takes ownership of the
@@ -76,6 +60,14 @@ func Parse(b []byte, contentType string, opts ParseOptions, emit func(metric.Fam
 		}
 	}
 	return parseWith(p, opts, emit)
+}
+
+// parserOptions are the options Parse gives textparse. Classic buckets are
+// what remote-write 1.0 and the Pushgateway's text format carry; keep them
+// when a target sends both.
+var parserOptions = textparse.ParserOptions{
+	FallbackContentType:                     "text/plain",
+	KeepClassicOnClassicAndNativeHistograms: true,
 }
 
 func newParser(b []byte, contentType string) (textparse.Parser, error) {

@@ -1,17 +1,16 @@
-package scrape
+package exposition
 
 import (
-	"bytes"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/liftpush/liftpush/internal/exposition/expositiontest"
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
@@ -264,57 +263,8 @@ func TestParseEmitErrorStops(t *testing.T) {
 	}
 }
 
-func encodeProto(t testing.TB, mfs ...*dto.MetricFamily) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeProtoDelim))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatalf("encoding %s: %v", mf.GetName(), err)
-		}
-	}
-	return buf.Bytes()
-}
-
-func protoFamilies() []*dto.MetricFamily {
-	lp := func(n, v string) *dto.LabelPair { return &dto.LabelPair{Name: proto.String(n), Value: proto.String(v)} }
-	return []*dto.MetricFamily{
-		{
-			Name: proto.String("requests_total"), Help: proto.String("Requests."), Type: dto.MetricType_COUNTER.Enum(),
-			Metric: []*dto.Metric{
-				{Label: []*dto.LabelPair{lp("code", "200")}, Counter: &dto.Counter{Value: proto.Float64(10)}},
-				{Label: []*dto.LabelPair{lp("code", "500")}, Counter: &dto.Counter{Value: proto.Float64(1)}},
-			},
-		},
-		{
-			Name: proto.String("queue_depth"), Help: proto.String("Depth."), Type: dto.MetricType_GAUGE.Enum(),
-			Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: proto.Float64(3)}, TimestampMs: proto.Int64(1700000000000)}},
-		},
-		{
-			Name: proto.String("rpc_seconds"), Help: proto.String("RPC latency."), Type: dto.MetricType_HISTOGRAM.Enum(),
-			Metric: []*dto.Metric{{Histogram: &dto.Histogram{
-				SampleCount: proto.Uint64(3), SampleSum: proto.Float64(0.6),
-				Bucket: []*dto.Bucket{
-					{UpperBound: proto.Float64(0.1), CumulativeCount: proto.Uint64(1)},
-					{UpperBound: proto.Float64(0.5), CumulativeCount: proto.Uint64(2)},
-				},
-			}}},
-		},
-		{
-			Name: proto.String("gc_seconds"), Help: proto.String("GC pauses."), Type: dto.MetricType_SUMMARY.Enum(),
-			Metric: []*dto.Metric{{Summary: &dto.Summary{
-				SampleCount: proto.Uint64(4), SampleSum: proto.Float64(2),
-				Quantile: []*dto.Quantile{
-					{Quantile: proto.Float64(0.5), Value: proto.Float64(0.4)},
-					{Quantile: proto.Float64(0.99), Value: proto.Float64(0.9)},
-				},
-			}}},
-		},
-	}
-}
-
 func TestParseProtobuf(t *testing.T) {
-	body := encodeProto(t, protoFamilies()...)
+	body := expositiontest.EncodeProto(t, expositiontest.ProtoFamilies()...)
 	fams, st := parseAll(t, body, ctProto, ParseOptions{HonorTimestamps: true})
 	want := []flat{
 		{Name: "requests_total", Help: "Requests.", Type: "counter", Samples: []string{
@@ -341,24 +291,6 @@ func TestParseProtobuf(t *testing.T) {
 	}
 	if st.Samples != 12 {
 		t.Errorf("Stats.Samples = %d, want 12", st.Samples)
-	}
-}
-
-func TestContentTypeOf(t *testing.T) {
-	tests := []struct {
-		name, body, want string
-	}{
-		{"openmetrics", "a_total 1\n# EOF\n", "application/openmetrics-text; version=1.0.0"},
-		{"openmetrics no trailing newline", "a 1\n# EOF", "application/openmetrics-text; version=1.0.0"},
-		{"text", "a 1\n", "text/plain; version=0.0.4"},
-		{"empty", "", "text/plain; version=0.0.4"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := ContentTypeOf([]byte(tt.body)); got != tt.want {
-				t.Errorf("ContentTypeOf(%q) = %q, want %q", tt.body, got, tt.want)
-			}
-		})
 	}
 }
 
@@ -408,7 +340,7 @@ func TestParseProtobufNativeHistogram(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fams, st := parseAll(t, encodeProto(t, tt.mf), ctProto, ParseOptions{})
+			fams, st := parseAll(t, expositiontest.EncodeProto(t, tt.mf), ctProto, ParseOptions{})
 			if diff := cmp.Diff(tt.want, flatten(fams)); diff != "" {
 				t.Errorf("families (-want +got):\n%s", diff)
 			}
