@@ -237,6 +237,7 @@ func (p *Pipeline) spoolSelf(now time.Time) []metric.Family {
 	size := metric.Family{Name: "liftpush_spool_bytes", Help: "Bytes of the requests waiting in the destination's spool.", Type: model.MetricTypeGauge}
 	age := metric.Family{Name: "liftpush_spool_oldest_record_age_seconds", Help: "Age of the oldest request in the destination's spool; 0 when it is empty.", Type: model.MetricTypeGauge}
 	dropped := metric.Family{Name: "liftpush_spool_dropped_samples_total", Help: "Samples dropped from the destination's spool by its limits, by reason, since liftpush started.", Type: model.MetricTypeCounter}
+	corrupt := metric.Family{Name: "liftpush_spool_corrupt_records_total", Help: "Records and state files of the destination's spool that failed verification and were moved to corrupt/, since liftpush started.", Type: model.MetricTypeCounter}
 	for _, d := range p.destinations {
 		state := d.Stats().Spool
 		if state == nil {
@@ -255,6 +256,7 @@ func (p *Pipeline) spoolSelf(now time.Time) []metric.Family {
 			a = max(now.Sub(state.Oldest).Seconds(), 0)
 		}
 		age.Samples = append(age.Samples, metric.Sample{Labels: metric.WithName(age.Name, ls), Value: a})
+		corrupt.Samples = append(corrupt.Samples, metric.Sample{Labels: metric.WithName(corrupt.Name, ls), Value: float64(state.Corrupt)})
 		for _, reason := range []string{"max_age", "max_size"} {
 			dl := labels.FromStrings("destination", name, "reason", reason)
 			dropped.Samples = append(dropped.Samples, metric.Sample{Labels: metric.WithName(dropped.Name, dl), Value: float64(drops[reason])})
@@ -263,5 +265,5 @@ func (p *Pipeline) spoolSelf(now time.Time) []metric.Family {
 	if len(records.Samples) == 0 {
 		return nil
 	}
-	return []metric.Family{records, size, age, dropped}
+	return []metric.Family{records, size, age, dropped, corrupt}
 }

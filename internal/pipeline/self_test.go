@@ -176,3 +176,40 @@ func testDestinationSelfMetricsAndBudgets(t *testing.T) {
 		t.Error("Close did not reach the destinations")
 	}
 }
+
+// spooledDestination reports a spool, as a remote-write destination with
+// spool.dir does.
+type spooledDestination struct {
+	budgetDestination
+	spool push.SpoolState
+}
+
+func (d *spooledDestination) Stats() push.Stats { return push.Stats{Spool: &d.spool} }
+
+// TestSpoolSelfMetrics: a destination's spool, as its Stats report it, is
+// in the process group of the cycle: the backlog a run --once inherits,
+// and the records moved aside as corrupt.
+func TestSpoolSelfMetrics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := &spooledDestination{budgetDestination: budgetDestination{name: "edge"}, spool: push.SpoolState{Records: 3, Bytes: 900, Oldest: time.Now().Add(-time.Minute), Corrupt: 2}}
+		p := &Pipeline{
+			collectors:   []collect.Collector{emptyCollector{}},
+			destinations: []push.Destination{d},
+			job:          "liftpush",
+			cycleTimeout: 10 * time.Second,
+			logger:       slog.New(slog.DiscardHandler),
+		}
+		p.RunCycle(t.Context())
+		want := []string{
+			`liftpush_spool_records{destination="edge"} 3`,
+			`liftpush_spool_bytes{destination="edge"} 900`,
+			`liftpush_spool_oldest_record_age_seconds{destination="edge"} 60`,
+			`liftpush_spool_dropped_samples_total{destination="edge", reason="max_age"} 0`,
+			`liftpush_spool_dropped_samples_total{destination="edge", reason="max_size"} 0`,
+			`liftpush_spool_corrupt_records_total{destination="edge"} 2`,
+		}
+		if diff := cmp.Diff(want, processSeries(d.process)); diff != "" {
+			t.Errorf("process group (-want +got):\n%s", diff)
+		}
+	})
+}

@@ -329,8 +329,15 @@ func syncDir(dir string) error {
 		return err
 	}
 	err = d.Sync()
+	if err == nil && synced != nil {
+		synced(dir)
+	}
 	return errors.Join(err, d.Close())
 }
+
+// synced, when a test sets it, learns of every directory made durable: the
+// power-cut test keeps what a crash of the machine would keep.
+var synced func(dir string)
 
 // writeFileAtomic puts b into dir/name so that a crash at any instant
 // leaves either the old file (or none) or the whole new one: temp file,
