@@ -24,12 +24,38 @@ func (e *HTTPError) Error() string {
 	return fmt.Sprintf("server returned HTTP status %d %s: %s", e.Status, http.StatusText(e.Status), e.Body)
 }
 
-// Reason names the drop in reports and self-metrics.
-func (e *HTTPError) Reason() string { return "http_" + strconv.Itoa(e.Status) }
+// Reason names the drop in reports and self-metrics. A 400 that says why
+// is named by what it says: Mimir, Prometheus and VictoriaMetrics refuse
+// out-of-order and too-old samples with 400 and keep the rest of the
+// request, so these are data errors, not broken requests.
+func (e *HTTPError) Reason() string {
+	if e.Status == http.StatusBadRequest {
+		if r := refusal(e.Body); r != "" {
+			return r
+		}
+	}
+	return "http_" + strconv.Itoa(e.Status)
+}
+
+// refusal recognises the receivers' wording for samples refused for their
+// timestamp; "" when the body says something else.
+func refusal(body string) string {
+	b := strings.ToLower(body)
+	switch {
+	case strings.Contains(b, "out of order"), strings.Contains(b, "out-of-order"):
+		// Mimir: err-mimir-sample-out-of-order; Prometheus: "out of order sample".
+		return "out_of_order"
+	case strings.Contains(b, "too old"), strings.Contains(b, "timestamp-too-old"),
+		strings.Contains(b, "out of bounds"), strings.Contains(b, "too far in the past"):
+		return "too_old"
+	}
+	return ""
+}
 
 // Classifier sends one attempt and sorts its outcome the way Prometheus'
 // remote-write client does: network errors and 5xx are recoverable, 429 is
-// recoverable when allowed, everything else is final.
+// recoverable when allowed, everything else is final. A recoverable answer
+// carries its Retry-After.
 type Classifier struct {
 	RetryOn429 bool
 	// Permanent, when set, marks 5xx bodies that can never succeed.
@@ -69,9 +95,11 @@ func (c Classifier) Do(budget context.Context, client *http.Client, req *http.Re
 	switch {
 	case resp.StatusCode/100 == 5 && c.Permanent != nil && c.Permanent(herr.Body):
 		return Answer{}, herr
-	case resp.StatusCode/100 == 5:
-		return Answer{}, &RecoverableError{Err: herr}
-	case resp.StatusCode == http.StatusTooManyRequests && c.RetryOn429:
+	case resp.StatusCode/100 == 5,
+		resp.StatusCode == http.StatusTooManyRequests && c.RetryOn429:
+		// Retry-After on a 503 is as much the receiver's word as on a
+		// 429 (RFC 9110 section 10.2.3); Mimir grows it with the
+		// request's Retry-Attempt.
 		return Answer{}, &RecoverableError{Err: herr, RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), c.Clock.Now())}
 	}
 	return Answer{}, herr

@@ -48,6 +48,12 @@ type Client struct {
 	// v1Only is set once the receiver has shown it does not speak 2.0;
 	// from then on this process sends it 1.0 (fallback.go).
 	v1Only atomic.Bool
+	// spoke2 is set once the receiver wrote samples of a 2.0 request: a
+	// 400 is then about the data, never about the message (fallback.go).
+	spoke2 atomic.Bool
+	// accepted counts requests accepted, which tells a body refused
+	// with 429 for ever from a receiver refusing everything (split.go).
+	accepted atomic.Int64
 	// queue is the write-ahead spool; nil without spool.dir (spooled.go).
 	queue *spool.Queue
 

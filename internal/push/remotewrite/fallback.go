@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/push"
@@ -27,11 +29,16 @@ func (c *Client) message() string {
 // notV2 tells from the answer to a 2.0 request carrying sent samples
 // whether the receiver does not speak 2.0, and why; "" when it does, or
 // when err is an ordinary failure.
-func notV2(res Result, err error, sent int) string {
+func (c *Client) notV2(res Result, err error, sent int) string {
 	var herr *push.HTTPError
 	switch {
 	case errors.As(err, &herr) && herr.Status == http.StatusUnsupportedMediaType:
 		return "HTTP 415 Unsupported Media Type"
+	case errors.As(err, &herr) && herr.Status == http.StatusBadRequest && !c.spoke2.Load() && refusesV2(herr.Body):
+		// Mimir answers 400, not 415, to a message it cannot take.
+		// Only before the receiver ever took 2.0: later, a 400 is
+		// about the data.
+		return "HTTP 400 refusing the 2.0 message: " + herr.Body
 	case err != nil:
 		return ""
 	case !res.WrittenKnown:
@@ -43,6 +50,22 @@ func notV2(res Result, err error, sent int) string {
 		return "X-Prometheus-Remote-Write-Samples-Written: 0"
 	}
 	return ""
+}
+
+// v2Words and refusalWords are what a 400 says when the receiver cannot
+// take the 2.0 message itself rather than the data in it.
+var (
+	v2Words      = []string{"content-type", "content type", "protobuf", "proto message", "proto:", "remote write 2", "remote-write 2", "rw2", "write.v2", "unsupported media"}
+	refusalWords = []string{"unsupported", "not supported", "not accepted", "unknown", "not implemented", "expected", "invalid", "wiretype", "illegal", "cannot parse", "unmarshal"}
+)
+
+// refusesV2 reads a 400's body for a refusal of the 2.0 message.
+func refusesV2(body string) bool {
+	b := strings.ToLower(body)
+	has := func(words []string) bool {
+		return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(b, w) })
+	}
+	return has(v2Words) && has(refusalWords)
 }
 
 // fallBack switches the destination to 1.0 for the rest of the process,
@@ -59,40 +82,30 @@ func (c *Client) fallBack(reason string) {
 // store sends b in the destination's current format and returns how many
 // of its samples the receiver wrote. A receiver that turns out not to speak
 // 2.0 gets the same batch again, re-encoded as 1.0, so nothing is lost.
-func (w *writer) store(b *batch) (written, retries int, kept bool, err error) {
+func (w *writer) store(b *batch) (written int, o outcome, kept bool) {
 	n := len(b.samples)
 	msg := w.c.message()
 	if msg != config.WriteRequestV2 {
-		_, retries, kept, err = w.send(b, msg)
-		return n, retries, kept, err
+		o, kept = w.send(b, msg)
+		return n - o.refused, o, kept
 	}
 	if n == 0 {
 		// 2.0 carries metadata on series only: a batch of nothing but
 		// metadata has nothing to say.
-		return 0, 0, false, nil
+		return 0, outcome{}, false
 	}
-	res, retries, kept, err := w.send(b, msg)
-	if reason := notV2(res, err, n); reason != "" {
+	o, kept = w.send(b, msg)
+	if reason := w.c.notV2(o.res, o.err, n); reason != "" {
 		w.c.fallBack(reason)
 		reached("refused", b)
-		_, more, kept, err := w.send(b, config.WriteRequestV1)
-		return n, retries + more, kept, err
+		v1, kept := w.send(b, config.WriteRequestV1)
+		v1.retries += o.retries
+		return n - v1.refused, v1, kept
 	}
-	if err != nil {
-		return 0, retries, kept, err
+	if o.err != nil {
+		return 0, o, kept
 	}
-	return min(res.Samples, n), retries, false, nil
-}
-
-// sendBody sends one encoded body, retrying what is recoverable.
-func (w *writer) sendBody(body []byte, msg string) (Result, int, error) {
-	var res Result
-	retries, err := push.Retry(w.ctx, w.backoff(), w.c.clock, func(attempt int) error {
-		var err error
-		res, err = w.c.wc.Store(w.ctx, body, msg, attempt)
-		return err
-	})
-	return res, retries, err
+	return min(o.res.Samples, n-o.refused), o, false
 }
 
 // partial records a 2.0 receiver that accepted a batch but wrote only some

@@ -23,24 +23,37 @@ import (
 
 func TestNotV2(t *testing.T) {
 	written := func(n int) Result { return Result{Status: 204, Samples: n, WrittenKnown: true} }
+	bad := func(body string) error { return &push.HTTPError{Status: 400, Body: body} }
 	for _, tc := range []struct {
-		name string
-		res  Result
-		err  error
-		sent int
-		want string
+		name   string
+		spoke2 bool // the receiver took 2.0 before
+		res    Result
+		err    error
+		sent   int
+		want   string
 	}{
-		{"415", Result{}, &push.HTTPError{Status: 415}, 3, "HTTP 415 Unsupported Media Type"},
-		{"415 wrapped", Result{}, fmt.Errorf("store: %w", &push.HTTPError{Status: 415}), 3, "HTTP 415 Unsupported Media Type"},
-		{"204 without header", Result{Status: 204}, nil, 3, "2xx without X-Prometheus-Remote-Write-Samples-Written"},
-		{"204 with Samples-Written: 0", written(0), nil, 3, "X-Prometheus-Remote-Write-Samples-Written: 0"},
-		{"nothing sent, 0 written", written(0), nil, 0, ""},
-		{"partial count is not a fallback", written(2), nil, 3, ""},
-		{"all written", written(3), nil, 3, ""},
-		{"400 is an ordinary failure", Result{}, &push.HTTPError{Status: 400}, 3, ""},
-		{"network error", Result{}, errors.New("connection refused"), 3, ""},
+		{"415", false, Result{}, &push.HTTPError{Status: 415}, 3, "HTTP 415 Unsupported Media Type"},
+		{"415 wrapped", false, Result{}, fmt.Errorf("store: %w", &push.HTTPError{Status: 415}), 3, "HTTP 415 Unsupported Media Type"},
+		{"204 without header", false, Result{Status: 204}, nil, 3, "2xx without X-Prometheus-Remote-Write-Samples-Written"},
+		{"204 with Samples-Written: 0", false, written(0), nil, 3, "X-Prometheus-Remote-Write-Samples-Written: 0"},
+		{"nothing sent, 0 written", false, written(0), nil, 0, ""},
+		{"partial count is not a fallback", false, written(2), nil, 3, ""},
+		{"all written", false, written(3), nil, 3, ""},
+		{"400 is an ordinary failure", false, Result{}, &push.HTTPError{Status: 400}, 3, ""},
+		{"400 out of order is about the data", false, Result{}, bad("failed pushing to ingester: the sample has been rejected because another sample with a more recent timestamp has already been ingested and out-of-order samples are not allowed (err-mimir-sample-out-of-order)"), 3, ""},
+		// Mimir and other gateways answer 400 where the spec says 415.
+		{"400 unsupported content type", false, Result{}, bad(`unsupported Content-Type "application/x-protobuf;proto=io.prometheus.write.v2.Request"`), 3,
+			`HTTP 400 refusing the 2.0 message: unsupported Content-Type "application/x-protobuf;proto=io.prometheus.write.v2.Request"`},
+		{"400 remote write 2.0 not supported", false, Result{}, bad("remote write 2.0 is not supported"), 3,
+			"HTTP 400 refusing the 2.0 message: remote write 2.0 is not supported"},
+		{"400 decoding 2.0 as 1.0", false, Result{}, bad("proto: wrong wireType = 2 for field Timestamp"), 3,
+			"HTTP 400 refusing the 2.0 message: proto: wrong wireType = 2 for field Timestamp"},
+		{"400 once 2.0 was taken is about the data", true, Result{}, bad("remote write 2.0 is not supported"), 3, ""},
+		{"network error", false, Result{}, errors.New("connection refused"), 3, ""},
 	} {
-		if got := notV2(tc.res, tc.err, tc.sent); got != tc.want {
+		c := &Client{}
+		c.spoke2.Store(tc.spoke2)
+		if got := c.notV2(tc.res, tc.err, tc.sent); got != tc.want {
 			t.Errorf("%s: notV2 = %q, want %q", tc.name, got, tc.want)
 		}
 	}
@@ -123,6 +136,10 @@ func TestFallback(t *testing.T) {
 		dropped  map[string]int
 	}{
 		{name: "415", message: config.WriteRequestV2, answer2: answer(415, nil), fallback: true},
+		{name: "400 saying the message is not supported", message: config.WriteRequestV2, fallback: true,
+			answer2: func(w http.ResponseWriter, _ int) {
+				http.Error(w, `unsupported Content-Type "application/x-protobuf;proto=io.prometheus.write.v2.Request"`, http.StatusBadRequest)
+			}},
 		{name: "204 without Samples-Written", message: config.WriteRequestV2, answer2: answer(204, nil), fallback: true},
 		{name: "204 with Samples-Written: 0", message: config.WriteRequestV2, answer2: answer(204, zero), fallback: true},
 		{name: "200 with all written", message: config.WriteRequestV2, answer2: answer(200, strconv.Itoa)},

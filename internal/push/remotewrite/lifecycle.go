@@ -25,7 +25,9 @@ import (
 //	         send that failed for now: it stays for the next delivery,
 //	         which replays it in order. Every later batch is kept too.
 //	sent     taken by send: on an accepted or finally refused answer it is
-//	         removed (settle), on a recoverable failure it is kept.
+//	         removed (settle), on a recoverable failure it is kept. A body
+//	         the receiver can never take whole goes in pieces (split.go);
+//	         the record stays until every piece has an outcome.
 //	replaced ahead as 2.0 to a receiver that turned out not to speak it
 //	         (415, or a 2xx that wrote nothing): the 2.0 record stays
 //	         while the 1.0 copy is appended, and is removed after, so
@@ -91,10 +93,11 @@ func (w *writer) replay(backlog []spool.Entry) bool {
 			return false
 		}
 		w.prog.Begin()
-		retries, err := w.replayOne(rec)
+		o := w.replayOne(rec)
+		err = o.err
 		w.prog.End(err == nil)
 		w.mu.Lock()
-		w.report.Retried += retries * rec.Samples
+		w.report.Retried += o.retries * rec.Samples
 		w.mu.Unlock()
 		if err != nil && !final(err) {
 			return false
@@ -103,11 +106,11 @@ func (w *writer) replay(backlog []spool.Entry) bool {
 			w.c.logger.Error("removing a replayed record from the spool", "seq", e.Seq, "err", rerr)
 		}
 		if err != nil {
-			w.fail(push.DropReason(w.ctx, err), rec.Samples, err)
+			w.fail(push.DropReason(w.ctx, err), rec.Samples-o.refused, err)
 			continue
 		}
 		w.mu.Lock()
-		w.report.Replayed += rec.Samples
+		w.report.Replayed += rec.Samples - o.refused
 		w.mu.Unlock()
 	}
 	return true
@@ -115,27 +118,28 @@ func (w *writer) replay(backlog []spool.Entry) bool {
 
 // replayOne sends one spooled record. A 2.0 record to a receiver that does
 // not speak 2.0 is converted and sent as 1.0, as a fresh batch would be.
-func (w *writer) replayOne(rec spool.Record) (int, error) {
+func (w *writer) replayOne(rec spool.Record) outcome {
 	if formats[rec.Format].written && w.c.v1Only.Load() {
 		return w.replayAsV1(rec, 0)
 	}
-	res, retries, err := w.sendBody(rec.Body, rec.Format)
+	o := w.sendBody(rec.Body, rec.Format)
 	if formats[rec.Format].written {
-		if reason := notV2(res, err, rec.Samples); reason != "" {
+		if reason := w.c.notV2(o.res, o.err, rec.Samples-o.refused); reason != "" {
 			w.c.fallBack(reason)
-			return w.replayAsV1(rec, retries)
+			return w.replayAsV1(rec, o.retries)
 		}
 	}
-	return retries, err
+	return o
 }
 
-func (w *writer) replayAsV1(rec spool.Record, retries int) (int, error) {
+func (w *writer) replayAsV1(rec spool.Record, retries int) outcome {
 	body, err := v2ToV1(rec.Body)
 	if err != nil {
-		return retries, fmt.Errorf("%w: %w", errNotV2, err)
+		return outcome{retries: retries, err: fmt.Errorf("%w: %w", errNotV2, err)}
 	}
-	_, more, err := w.sendBody(body, config.WriteRequestV1)
-	return retries + more, err
+	o := w.sendBody(body, config.WriteRequestV1)
+	o.retries += retries
+	return o
 }
 
 // errNotV2 marks a spooled 2.0 record that could not be converted to 1.0.
@@ -191,7 +195,7 @@ func (w *writer) spoolAppend(msg string, samples int, body []byte) (uint64, bool
 // send encodes b as msg, unless it was written ahead so, and sends it,
 // retrying what is recoverable. kept says the body stayed in the spool for
 // a later delivery.
-func (w *writer) send(b *batch, msg string) (res Result, retries int, kept bool, err error) {
+func (w *writer) send(b *batch, msg string) (o outcome, kept bool) {
 	rec := b.rec
 	b.rec = nil
 	if rec == nil || rec.msg != msg {
@@ -207,20 +211,19 @@ func (w *writer) send(b *batch, msg string) (res Result, retries int, kept bool,
 		if ok {
 			rec = &record{seq: seq, msg: msg, body: body}
 		} else {
-			res, retries, err = w.sendBody(body, msg)
-			return res, retries, false, err
+			return w.sendBody(body, msg), false
 		}
 	}
-	res, retries, err = w.sendBody(rec.body, msg)
+	o = w.sendBody(rec.body, msg)
 	reached("sent", b)
-	if formats[msg].written && notV2(res, err, len(b.samples)) != "" {
+	if formats[msg].written && w.c.notV2(o.res, o.err, len(b.samples)-o.refused) != "" {
 		// Not refused for good: store resends b as 1.0, whose record
 		// replaces this one.
 		b.rec = rec
-		return res, retries, false, err
+		return o, false
 	}
-	w.settle(rec.seq, err)
-	return res, retries, err != nil && !final(err), err
+	w.settle(rec.seq, o.err)
+	return o, o.err != nil && !final(o.err)
 }
 
 // settle removes a record once its send has an outcome the spool need not

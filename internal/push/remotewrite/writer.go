@@ -278,11 +278,14 @@ func (w *writer) sendBatch(b *batch) {
 		return
 	}
 	w.prog.Begin()
-	written, retries, kept, err := w.store(b)
+	written, o, kept := w.store(b)
+	err := o.err
 	w.prog.End(err == nil)
 	w.mu.Lock()
-	w.report.Retried += retries * n
+	w.report.Retried += o.retries * n
 	w.mu.Unlock()
+	// Pieces of a split batch refused for good are counted already.
+	n -= o.refused
 	if err == nil {
 		w.mu.Lock()
 		w.report.Sent += written
