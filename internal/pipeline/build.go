@@ -80,17 +80,21 @@ func (p *Pipeline) build(cfg *config.Config) (*built, error) {
 	}
 	env := sinkEnv{logger: p.logger, userAgent: p.opts.UserAgent, spool: sp}
 	for _, key := range slices.Sorted(maps.Keys(sinks)) {
-		s := sinks[key]
-		for _, e := range s.entries(cfg) {
+		err := sinks[key].each(cfg, env, func(e any, build func() (push.Destination, error)) error {
 			d := p.built.reuse(e)
 			if d == nil {
-				if d, err = s.build(e, env); err != nil {
-					return nil, fmt.Errorf("%s: %w", key, err)
+				var err error
+				if d, err = build(); err != nil {
+					return fmt.Errorf("%s: %w", key, err)
 				}
 			}
 			b.destinations = append(b.destinations, d)
 			b.entries = append(b.entries, e)
 			b.kinds = append(b.kinds, key)
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return b, nil

@@ -21,18 +21,35 @@ type sinkEnv struct {
 
 // sink is one kind of destination: its entries in the configuration, and
 // how to build a destination from one entry.
-type sink struct {
-	entries func(cfg *config.Config) []any
-	build   func(entry any, env sinkEnv) (push.Destination, error)
+type sink interface {
+	// each calls f with every entry of this kind in cfg, and the way to
+	// build its destination. The entry is only compared, never cast: the
+	// pipeline reuses the destination of an equal entry on reload.
+	each(cfg *config.Config, env sinkEnv, f func(entry any, build func() (push.Destination, error)) error) error
+}
+
+// sinkOf is the sink of the entries of type T.
+type sinkOf[T any] struct {
+	entries func(cfg *config.Config) []*T
+	build   func(entry *T, env sinkEnv) (push.Destination, error)
+}
+
+func (s sinkOf[T]) each(cfg *config.Config, env sinkEnv, f func(any, func() (push.Destination, error)) error) error {
+	for _, e := range s.entries(cfg) {
+		if err := f(e, func() (push.Destination, error) { return s.build(e, env) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sinks lists every kind of destination by its config key; they are built
 // in key order. Adding a sink means adding its package and one entry here.
 var sinks = map[string]sink{
-	"remote_write": {
-		entries: func(cfg *config.Config) []any { return entriesOf(cfg.RemoteWrite) },
-		build: func(e any, env sinkEnv) (push.Destination, error) {
-			c, err := remotewrite.New(e.(*config.RemoteWriteConfig), env.logger, env.userAgent)
+	"remote_write": sinkOf[config.RemoteWriteConfig]{
+		entries: func(cfg *config.Config) []*config.RemoteWriteConfig { return cfg.RemoteWrite },
+		build: func(e *config.RemoteWriteConfig, env sinkEnv) (push.Destination, error) {
+			c, err := remotewrite.New(e, env.logger, env.userAgent)
 			if err != nil || env.spool == nil {
 				return c, err
 			}
@@ -46,18 +63,10 @@ var sinks = map[string]sink{
 	},
 	// The Pushgateway keeps the last value of every group itself: a
 	// spool would only replay values it has already replaced.
-	"pushgateway": {
-		entries: func(cfg *config.Config) []any { return entriesOf(cfg.Pushgateway) },
-		build: func(e any, env sinkEnv) (push.Destination, error) {
-			return pushgateway.New(e.(*config.PushgatewayConfig), env.logger, env.userAgent)
+	"pushgateway": sinkOf[config.PushgatewayConfig]{
+		entries: func(cfg *config.Config) []*config.PushgatewayConfig { return cfg.Pushgateway },
+		build: func(e *config.PushgatewayConfig, env sinkEnv) (push.Destination, error) {
+			return pushgateway.New(e, env.logger, env.userAgent)
 		},
 	},
-}
-
-func entriesOf[T any](list []*T) []any {
-	out := make([]any, len(list))
-	for i, e := range list {
-		out[i] = e
-	}
-	return out
 }
