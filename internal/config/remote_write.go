@@ -26,6 +26,10 @@ type RemoteWriteConfig struct {
 	URL                 *commoncfg.URL              `yaml:"url"`
 	RemoteTimeout       model.Duration              `yaml:"remote_timeout"`
 	Headers             map[string]commoncfg.Secret `yaml:"headers,omitempty"`
+	// HeadersFromLabels maps a header to the label whose value it takes,
+	// series by series: {X-Scope-OrgID: team} sends each team's series
+	// in requests of their own (issue 19). Not a Prometheus key.
+	HeadersFromLabels map[string]string `yaml:"headers_from_labels,omitempty"`
 	ProtobufMessage     string                      `yaml:"protobuf_message"`
 	WriteRelabelConfigs []*relabel.Config           `yaml:"write_relabel_configs,omitempty"`
 	QueueConfig         QueueConfig                 `yaml:"queue_config"`
@@ -137,6 +141,14 @@ func (c *RemoteWriteConfig) Validate() error {
 	for h := range c.Headers {
 		if _, ok := reservedHeaders[http.CanonicalHeaderKey(h)]; ok {
 			errs = append(errs, fmt.Errorf("headers: %q is set by liftpush and cannot be overridden; use basic_auth or authorization for credentials", h))
+		}
+	}
+	for h, l := range c.HeadersFromLabels {
+		if _, ok := reservedHeaders[http.CanonicalHeaderKey(h)]; ok {
+			errs = append(errs, fmt.Errorf("headers_from_labels: %q is set by liftpush and cannot come from a label", h))
+		}
+		if !model.UTF8Validation.IsValidLabelName(l) || l == model.MetricNameLabel {
+			errs = append(errs, fmt.Errorf("headers_from_labels: %s: %q is not a label name; give the label whose value the header takes, e.g. {X-Scope-OrgID: team}", h, l))
 		}
 	}
 	for i, rc := range c.WriteRelabelConfigs {

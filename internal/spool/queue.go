@@ -458,3 +458,10 @@ func (q *Queue) LoadState(key string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// Sub returns the queue of a part of this queue's destination, such as one
+// tenant of a remote_write entry whose headers come from labels. It is a
+// queue of its own, in its own directory, named after this one and key.
+func (q *Queue) Sub(key string) (*Queue, error) {
+	return q.s.Queue(q.name + "/" + key)
+}

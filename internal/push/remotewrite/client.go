@@ -56,6 +56,9 @@ type Client struct {
 	accepted atomic.Int64
 	// queue is the write-ahead spool; nil without spool.dir (spooled.go).
 	queue *spool.Queue
+	// tenants routes series by label when the entry has
+	// headers_from_labels (tenants.go); nil otherwise.
+	tenants *tenants
 
 	mu sync.Mutex
 	// last holds the data series of the last cycle, after relabelling,
@@ -103,7 +106,11 @@ func New(cfg *config.RemoteWriteConfig, logger *slog.Logger, userAgent string) (
 		return nil, fmt.Errorf("remote_write %s: building HTTP client: %w", cfg.Name, err)
 	}
 	hc := &httpClient{cfg: cfg, client: client, url: cfg.URL.String(), ua: userAgent, clock: push.RealClock}
-	return newClient(cfg, hc, logger), nil
+	c := newClient(cfg, hc, logger)
+	if len(cfg.HeadersFromLabels) > 0 {
+		c.tenants = newTenants(c)
+	}
+	return c, nil
 }
 
 func newClient(cfg *config.RemoteWriteConfig, wc WriteClient, logger *slog.Logger) *Client {
@@ -118,6 +125,9 @@ func (c *Client) Endpoint() string { return c.wc.Endpoint() }
 
 // Stats implements push.Destination.
 func (c *Client) Stats() push.Stats {
+	if c.tenants != nil {
+		return push.Stats{Spool: c.tenants.spoolStats()}
+	}
 	if c.queue == nil {
 		return push.Stats{}
 	}
@@ -127,7 +137,10 @@ func (c *Client) Stats() push.Stats {
 
 // Close implements push.Destination: the spool's removals become durable,
 // so that a power cut does not bring back records already delivered.
-func (c *Client) Close(context.Context) error {
+func (c *Client) Close(ctx context.Context) error {
+	if c.tenants != nil {
+		return c.tenants.closeAll(ctx)
+	}
 	if c.queue == nil {
 		return nil
 	}

@@ -15,6 +15,10 @@ import (
 // A fallback to 1.0 that an earlier process found is remembered there.
 func (c *Client) SetSpool(q *spool.Queue) {
 	c.queue = q
+	if c.tenants != nil {
+		c.tenants.load(q)
+		return
+	}
 	if b, _ := q.LoadState(fallbackState); string(b) == config.WriteRequestV1 {
 		c.v1Only.Store(true)
 	}

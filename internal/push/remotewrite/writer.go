@@ -85,6 +85,9 @@ type shard struct {
 // Open implements push.Destination: it starts the shard senders. ctx bounds
 // every send and retry.
 func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
+	if c.tenants != nil {
+		return c.tenants.deliver(ctx, opts)
+	}
 	ctx, prog, stop := push.WithStall(ctx, opts.Stall, c.clock)
 	w := &writer{
 		c:       c,
