@@ -37,6 +37,11 @@ func (c *checkConfigCmd) exec(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Validate checked that the directory could be created; check-config
+	// creates nothing, so it says what run will do.
+	if note := cfg.Spool.DirNote(); note != "" {
+		logger.Info(note)
+	}
 	if !c.probe {
 		for _, w := range cfg.Warnings() {
 			logger.Warn(w)

@@ -2,8 +2,9 @@
 //
 // Decoding is strict, like Prometheus and blackbox_exporter: an unknown key
 // is an error that names the key and its line. Every type's UnmarshalYAML
-// sets its defaults and decodes through a "plain" alias; checks that span
-// several blocks, or that flags may still change, live in Validate.
+// sets its defaults and decodes through a "plain" alias; defaults that span
+// several blocks, or that entries added by flags need, are set by
+// SetDefaults; checks live in Validate, which changes nothing.
 package config
 
 import (
@@ -16,7 +17,9 @@ import (
 	"sync"
 	"time"
 
+	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/relabel"
 	"go.yaml.in/yaml/v2"
 )
 
@@ -104,7 +107,8 @@ func LoadFile(filename string) (*Config, error) {
 	return cfg, nil
 }
 
-// Load decodes a config document strictly and applies defaults.
+// Load decodes a config document strictly and sets every default
+// (SetDefaults).
 func Load(b []byte) (*Config, error) {
 	cfg := Default()
 	if err := yaml.UnmarshalStrict(b, cfg); err != nil {
@@ -113,6 +117,7 @@ func Load(b []byte) (*Config, error) {
 	if err := cfg.checkEmptyEntries(); err != nil {
 		return nil, err
 	}
+	cfg.SetDefaults()
 	return cfg, nil
 }
 
@@ -159,8 +164,8 @@ func (c *Config) SetDirectory(dir string) {
 
 // Validate checks the whole configuration after flags were applied. Errors
 // name the key as a path (remote_write[0].url) and say how to fix it.
-// It also gives every unnamed destination its default name (see
-// nameDestinations); calling it again gives the same names.
+// It only reads: neither the config nor the disk is changed, so
+// check-config can run anywhere. Defaults are SetDefaults' job.
 func (c *Config) Validate() error {
 	var errs []error
 	if c.Global.Job == "" {
@@ -189,9 +194,6 @@ func (c *Config) Validate() error {
 			errs = append(errs, prefixEach(fmt.Sprintf("remote_write[%d]: ", i), err))
 		}
 	}
-	// A default name must not collide with any other entry's name, so
-	// names are given here, for all entries at once, not per entry.
-	c.nameDestinations()
 	errs = append(errs, c.validateNames()...)
 	if c.Spacelift != nil {
 		if err := c.Spacelift.Validate(); err != nil {
@@ -307,6 +309,24 @@ func yamlError(err error) error {
 		lines[i] = strings.TrimSpace(lines[i])
 	}
 	return fmt.Errorf("parsing YAML: %s", strings.Join(lines, "; "))
+}
+
+// validateRelabel runs Prometheus' check on a copy of rc: it sets the
+// name validation scheme as a side effect, which is SetDefaults' job.
+func validateRelabel(rc *relabel.Config) error {
+	cp := *rc
+	return cp.Validate(model.UTF8Validation)
+}
+
+// validateHTTPClient runs prometheus/common's check on a copy of h: it
+// turns bearer_token into authorization and trims the authorization type
+// in place, which decoding did already.
+func validateHTTPClient(h commoncfg.HTTPClientConfig) error {
+	if h.Authorization != nil {
+		a := *h.Authorization
+		h.Authorization = &a
+	}
+	return h.Validate()
 }
 
 // prefixEach puts prefix before every error err joins, so each line of a

@@ -114,7 +114,7 @@ func TestBadConfigs(t *testing.T) {
 	tests := map[string]string{
 		"global-unknown-key.bad.yml":             `parsing YAML: line 3: unknown key "schedul"`,
 		"spool-bad-size.bad.yml":                 `parsing YAML: spool.max_size: "lots" is not a size; use a number with a unit such as 512MiB or 2GiB`,
-		"spool-unwritable.bad.yml":               "spool.max_age: must be positive, got 0s\nspool.dir: \"/proc/liftpush-spool\" is not a writable directory (mkdir /proc/liftpush-spool: no such file or directory); mount a volume there (the chart's spool.persistence) or set --spool.dir",
+		"spool-unwritable.bad.yml":               "spool.max_age: must be positive, got 0s\nspool.dir: \"/dev/null/liftpush-spool\" cannot be created: \"/dev/null\" is not a directory; mount a writable volume there (the chart's spool.persistence) or set --spool.dir",
 		"global-duplicate-key.bad.yml":           `parsing YAML: line 3: key "job" is set twice; keep one`,
 		"global-top-level-unknown-key.bad.yml":   `parsing YAML: line 3: unknown key "remote_writes"`,
 		"global-bad-schedule.bad.yml":            `global.schedule: "every minute" is not a cron spec (expected 5 to 6 fields, found 2: [every minute]); use e.g. "*/5 * * * *" or "@every 1m"`,

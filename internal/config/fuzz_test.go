@@ -3,13 +3,16 @@ package config
 import (
 	"os"
 	"path/filepath"
-	"slices"
+	"reflect"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // FuzzLoadConfig feeds any bytes to Load, then Validate, ValidateRun and
 // String: a config file is user input, and a bad one must give an error,
-// never a panic.
+// never a panic. Validate must change nothing, and SetDefaults nothing
+// more the second time.
 func FuzzLoadConfig(f *testing.F) {
 	files, err := filepath.Glob("testdata/*.yml")
 	if err != nil {
@@ -24,6 +27,7 @@ func FuzzLoadConfig(f *testing.F) {
 	}
 	f.Add([]byte("remote_write: [{url: 'http://u:p@h/w', headers: {a: b}}]\nglobal: {schedule: '@every 0s'}"))
 	f.Add([]byte("scrape_configs: [{job_name: a, scheme: file, static_configs: [{targets: ['']}], params: {a: [b]}}]"))
+	f.Add([]byte("pushgateway: [{url: 'http://pgw:9091', method: PUT, bearer_token: x}]\nremote_write: [{url: 'http://h/w', write_relabel_configs: [{target_label: a, replacement: b}]}]"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		cfg, err := Load(b)
 		if err != nil {
@@ -32,17 +36,25 @@ func FuzzLoadConfig(f *testing.F) {
 			}
 			return
 		}
-		err = cfg.Validate()
-		// Destination names key spools: a second Validate keeps them, and
-		// a valid config never has two destinations under one name.
-		first := names(cfg)
-		_ = cfg.ValidateRun()
-		if again := names(cfg); !slices.Equal(first, again) {
-			t.Errorf("names changed on a second Validate: %q, then %q", first, again)
+		// Load is deterministic, so a second load is a deep copy.
+		want, err := Load(b)
+		if err != nil {
+			t.Fatalf("second Load: %v", err)
 		}
+		err = cfg.Validate()
+		_ = cfg.ValidateRun()
+		if !reflect.DeepEqual(want, cfg) {
+			t.Fatalf("Validate changed the config:\n%s", cmp.Diff(want.String(), cfg.String()))
+		}
+		want.SetDefaults()
+		if !reflect.DeepEqual(want, cfg) {
+			t.Fatalf("a second SetDefaults changed the config:\n%s", cmp.Diff(cfg.String(), want.String()))
+		}
+		// Destination names key spools: a valid config never has two
+		// destinations under one name.
 		if err == nil {
 			seen := map[string]bool{}
-			for _, n := range first {
+			for _, n := range names(cfg) {
 				if seen[n] {
 					t.Errorf("valid config with two destinations named %q", n)
 				}

@@ -10,13 +10,12 @@ import (
 )
 
 // destination is what naming needs of one remote_write or pushgateway
-// entry; the pointers write the name back into the entry.
+// entry; name points into the entry, so naming writes it back.
 type destination struct {
-	key     string // remote_write[0], as errors name it
-	prefix  string // of the default name
-	url     *commoncfg.URL
-	name    *string
-	derived *string
+	key    string // remote_write[0], as errors name it
+	prefix string // of the default name
+	url    *commoncfg.URL
+	name   *string
 }
 
 // destinations lists remote_write, then pushgateway entries, in config
@@ -24,10 +23,10 @@ type destination struct {
 func (c *Config) destinations() []destination {
 	ds := make([]destination, 0, len(c.RemoteWrite)+len(c.Pushgateway))
 	for i, rw := range c.RemoteWrite {
-		ds = append(ds, destination{fmt.Sprintf("remote_write[%d]", i), "remote_write/", rw.URL, &rw.Name, &rw.derived})
+		ds = append(ds, destination{fmt.Sprintf("remote_write[%d]", i), "remote_write/", rw.URL, &rw.Name})
 	}
 	for i, pg := range c.Pushgateway {
-		ds = append(ds, destination{fmt.Sprintf("pushgateway[%d]", i), "pushgateway/", pg.URL, &pg.Name, &pg.derived})
+		ds = append(ds, destination{fmt.Sprintf("pushgateway[%d]", i), "pushgateway/", pg.URL, &pg.Name})
 	}
 	return ds
 }
@@ -35,32 +34,28 @@ func (c *Config) destinations() []destination {
 // nameDestinations gives every unnamed destination its default name,
 // <prefix><host><path> (DESIGN.md section 5, "Destination names").
 //
-// Explicit names are reserved first; then default names are given in
+// Names already set are reserved first; then default names are given in
 // config order, and one already taken gets the first free suffix #2, #3,
 // ...: the first of two entries to one URL (two tenants, say) keeps the
 // plain name. Nothing depends on map order or chance, so one config always
 // gets the same names: spool directories and self-metric series are keyed
 // by them, and a name that moved would orphan a spool.
 //
-// A name this function gave is remembered as derived, so validating again
-// (after flags added entries, say) derives it afresh rather than reserving
-// it as if the user had written it.
+// Running it again after flags appended entries names only those, as a
+// fresh run over the whole list would: flag entries come after the file's
+// of their kind, and default names of different kinds never collide.
 func (c *Config) nameDestinations() {
 	ds := c.destinations()
 	taken := make(map[string]bool, len(ds))
-	explicit := make([]bool, len(ds))
-	for i, d := range ds {
-		if *d.name != "" && *d.name != *d.derived {
-			explicit[i] = true
+	for _, d := range ds {
+		if *d.name != "" {
 			taken[*d.name] = true
-			*d.derived = ""
 		}
 	}
-	for i, d := range ds {
-		if explicit[i] {
+	for _, d := range ds {
+		if *d.name != "" {
 			continue
 		}
-		*d.name, *d.derived = "", ""
 		base, ok := defaultName(d.prefix, d.url)
 		if !ok {
 			continue // the entry's url error says what to fix
@@ -70,7 +65,7 @@ func (c *Config) nameDestinations() {
 			name = fmt.Sprintf("%s#%d", base, n)
 		}
 		taken[name] = true
-		*d.name, *d.derived = name, name
+		*d.name = name
 	}
 }
 
@@ -95,6 +90,11 @@ func (c *Config) validateNames() []error {
 	for _, d := range c.destinations() {
 		name := *d.name
 		if name == "" {
+			if _, ok := defaultName(d.prefix, d.url); ok {
+				// Only a config built in code without SetDefaults gets
+				// here; an unnamed destination has no spool directory.
+				errs = append(errs, fmt.Errorf("%s.name: empty; set a name, or call Config.SetDefaults before Validate", d.key))
+			}
 			continue // no default name: the url error is reported already
 		}
 		if prev, ok := seen[name]; ok {

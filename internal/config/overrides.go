@@ -31,7 +31,8 @@ type Overrides struct {
 }
 
 // Apply merges the overrides into c. Repeatable URL flags add destinations
-// and sources; scalar flags replace file values.
+// and sources; scalar flags replace file values. It then sets the defaults
+// the added entries need (SetDefaults), even when some flag was wrong.
 func (o Overrides) Apply(c *Config) error {
 	var errs []error
 	for _, u := range o.RemoteWriteURLs {
@@ -104,6 +105,7 @@ func (o Overrides) Apply(c *Config) error {
 		}
 	}
 	set(&c.Spool.Dir, o.SpoolDir)
+	c.SetDefaults()
 	return errors.Join(errs...)
 }
 

@@ -33,12 +33,13 @@ const (
 // PushgatewayConfig configures one Pushgateway destination.
 type PushgatewayConfig struct {
 	// Name labels the destination's self-metrics and log lines. Left
-	// empty, Config.Validate derives it from the URL:
+	// empty, Config.SetDefaults derives it from the URL:
 	// pushgateway/<host><path>.
 	Name string         `yaml:"name,omitempty"`
 	URL  *commoncfg.URL `yaml:"url"`
-	// Job is the job label of the built-in collectors' groups; empty means
-	// global.job. Scrape targets keep their own job.
+	// Job is the job label of the built-in collectors' groups; left
+	// empty, SetDefaults takes global.job. Scrape targets keep their own
+	// job.
 	Job string `yaml:"job,omitempty"`
 	// Grouping labels are added to the grouping key of every group this
 	// destination pushes.
@@ -55,8 +56,6 @@ type PushgatewayConfig struct {
 	HTTPClientConfig commoncfg.HTTPClientConfig `yaml:",inline"`
 
 	deprecated []string
-	// derived: see RemoteWriteConfig.derived.
-	derived string
 }
 
 // DefaultPushgatewayConfig fills what a pushgateway entry leaves out.
@@ -106,10 +105,9 @@ func (c *PushgatewayConfig) Deprecated() []string { return c.deprecated }
 // scrape target's (DESIGN.md section 5).
 var reservedGrouping = []string{model.JobLabel, model.InstanceLabel, "collector"}
 
-// Validate checks the entry against the global block: it fills the job
-// from global.job, and refuses grouping labels that would fight with the
-// labels liftpush sets. An empty name stays empty: Config.Validate gives
-// default names, as they depend on the other entries.
+// Validate checks the entry against the global block, and refuses grouping
+// labels that would fight with the labels liftpush sets. It changes
+// nothing: SetDefaults fills the job and lowercases the method.
 func (c *PushgatewayConfig) Validate(global GlobalConfig) error {
 	var errs []error
 	if err := checkHTTPURL("url", c.URL, "the Pushgateway's base URL, e.g. http://pushgateway:9091"); err != nil {
@@ -117,10 +115,6 @@ func (c *PushgatewayConfig) Validate(global GlobalConfig) error {
 	} else if strings.Contains(c.URL.Path, "/metrics/") || strings.HasSuffix(c.URL.Path, "/metrics") {
 		errs = append(errs, fmt.Errorf("url: %q includes the /metrics path; give the base URL only, liftpush adds /metrics/job/... itself", c.URL.Redacted()))
 	}
-	if c.Job == "" {
-		c.Job = global.Job
-	}
-	c.Method = strings.ToLower(c.Method)
 	if c.Method != MethodPut && c.Method != MethodPost {
 		errs = append(errs, fmt.Errorf("method: %q is not supported; use %q (replace each group) or %q (replace only the metric names pushed)", c.Method, MethodPut, MethodPost))
 	}
@@ -149,7 +143,7 @@ func (c *PushgatewayConfig) Validate(global GlobalConfig) error {
 			errs = append(errs, fmt.Errorf("grouping: label %q=%q collides with global.external_labels %q=%q; the Pushgateway would overwrite one with the other, use the same value or drop one", name, value, name, ext))
 		}
 	}
-	if err := c.HTTPClientConfig.Validate(); err != nil {
+	if err := validateHTTPClient(c.HTTPClientConfig); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -20,8 +20,8 @@ const (
 // RemoteWriteConfig is the Prometheus remote_write subset.
 type RemoteWriteConfig struct {
 	// Name labels the destination's self-metrics and log lines and keys
-	// its spool directory (DirName). Left empty, Config.Validate derives
-	// it from the URL: remote_write/<host><path>.
+	// its spool directory (DirName). Left empty, Config.SetDefaults
+	// derives it from the URL: remote_write/<host><path>.
 	Name                string                      `yaml:"name,omitempty"`
 	URL                 *commoncfg.URL              `yaml:"url"`
 	RemoteTimeout       model.Duration              `yaml:"remote_timeout"`
@@ -34,10 +34,6 @@ type RemoteWriteConfig struct {
 	WriteRelabelConfigs []*relabel.Config           `yaml:"write_relabel_configs,omitempty"`
 	QueueConfig         QueueConfig                 `yaml:"queue_config"`
 	HTTPClientConfig    commoncfg.HTTPClientConfig  `yaml:",inline"`
-
-	// derived is the name Config.Validate gave an unnamed entry, so that
-	// validating again re-derives it instead of reserving it as explicit.
-	derived string
 }
 
 // QueueConfig tunes batching, parallelism and retries of one remote-write
@@ -123,8 +119,7 @@ var reservedHeaders = map[string]struct{}{
 	"Authorization":                     {},
 }
 
-// Validate checks one remote_write entry. It leaves an empty name empty:
-// default names depend on the other entries, Config.Validate gives them.
+// Validate checks one remote_write entry; it changes nothing.
 func (c *RemoteWriteConfig) Validate() error {
 	var errs []error
 	if err := checkHTTPURL("url", c.URL, "the receiver's write endpoint, e.g. https://prometheus.example.com/api/v1/write"); err != nil {
@@ -156,7 +151,7 @@ func (c *RemoteWriteConfig) Validate() error {
 			errs = append(errs, fmt.Errorf("write_relabel_configs[%d]: empty rule; fill it in or remove the lone \"-\"", i))
 			continue
 		}
-		if err := rc.Validate(model.UTF8Validation); err != nil {
+		if err := validateRelabel(rc); err != nil {
 			errs = append(errs, fmt.Errorf("write_relabel_configs[%d]: %w", i, err))
 		}
 	}
@@ -170,7 +165,7 @@ func (c *RemoteWriteConfig) Validate() error {
 	if q.MinBackoff <= 0 || q.MaxBackoff < q.MinBackoff {
 		errs = append(errs, fmt.Errorf("queue_config: need 0 < min_backoff <= max_backoff, got min_backoff=%s max_backoff=%s", q.MinBackoff, q.MaxBackoff))
 	}
-	if err := c.HTTPClientConfig.Validate(); err != nil {
+	if err := validateHTTPClient(c.HTTPClientConfig); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -196,7 +196,7 @@ func (c *ScrapeConfig) validate() error {
 			errs = append(errs, fmt.Errorf("metric_relabel_configs[%d]: empty rule; fill it in or remove the lone \"-\"", i))
 			continue
 		}
-		if err := rc.Validate(model.UTF8Validation); err != nil {
+		if err := validateRelabel(rc); err != nil {
 			errs = append(errs, fmt.Errorf("metric_relabel_configs[%d]: %w", i, err))
 		}
 	}

@@ -3,8 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/alecthomas/units"
@@ -47,8 +49,10 @@ func (c *SpoolConfig) UnmarshalYAML(unmarshal func(any) error) error {
 // Enabled reports whether a spool directory is set.
 func (c SpoolConfig) Enabled() bool { return c.Dir != "" }
 
-// Validate checks the limits and that the directory can be written, since
-// finding out at the first failed delivery would lose that delivery.
+// Validate checks the limits and that the directory is writable, or could
+// be created, since finding out at the first failed delivery would lose
+// that delivery. It creates nothing: the spool makes the directory when it
+// opens.
 func (c SpoolConfig) Validate() error {
 	var errs []error
 	if c.MaxSize <= 0 {
@@ -58,25 +62,54 @@ func (c SpoolConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("spool.max_age: must be positive, got %s", c.MaxAge))
 	}
 	if c.Dir != "" {
-		if err := checkWritableDir(c.Dir); err != nil {
-			errs = append(errs, fmt.Errorf("spool.dir: %q is not a writable directory (%w); mount a volume there (the chart's spool.persistence) or set --spool.dir", c.Dir, err))
+		if _, err := checkSpoolDir(c.Dir); err != nil {
+			errs = append(errs, fmt.Errorf("spool.dir: %q %w; mount a writable volume there (the chart's spool.persistence) or set --spool.dir", c.Dir, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// checkWritableDir creates dir if needed and writes a file into it.
-func checkWritableDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+// DirNote is what check-config says of a valid spool directory that does
+// not exist yet, or "".
+func (c SpoolConfig) DirNote() string {
+	if c.Dir == "" {
+		return ""
 	}
-	f, err := os.CreateTemp(dir, ".writable-*")
-	if err != nil {
-		return err
+	if exists, err := checkSpoolDir(c.Dir); err != nil || exists {
+		return ""
 	}
-	name := f.Name()
-	f.Close()
-	return os.Remove(name)
+	return fmt.Sprintf("spool.dir %s does not exist yet; liftpush will create it", c.Dir)
+}
+
+// checkSpoolDir tells whether dir exists and, if it cannot be used, why:
+// it must be a writable directory, or else its nearest existing ancestor
+// must be one, so that the spool's MkdirAll will succeed. It only reads.
+// Errors read after the quoted dir: "is not a directory".
+func checkSpoolDir(dir string) (exists bool, err error) {
+	dir = filepath.Clean(dir)
+	p := dir
+	fi, err := os.Stat(p)
+	// ENOTDIR: a file on the way up, which the walk reaches.
+	for (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) && filepath.Dir(p) != p {
+		p = filepath.Dir(p)
+		fi, err = os.Stat(p)
+	}
+	exists = p == dir
+	switch {
+	case err != nil:
+		return exists, fmt.Errorf("cannot be checked (%w)", err)
+	case !fi.IsDir() && exists:
+		return exists, errors.New("is not a directory")
+	case !fi.IsDir():
+		return exists, fmt.Errorf("cannot be created: %q is not a directory", p)
+	}
+	if err := canWrite(p); err != nil {
+		if exists {
+			return exists, fmt.Errorf("is not writable (%w)", err)
+		}
+		return exists, fmt.Errorf("cannot be created: %q is not writable (%w)", p, err)
+	}
+	return exists, nil
 }
 
 // SetDirectory resolves a relative spool dir against the config file's.

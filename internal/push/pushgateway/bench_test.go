@@ -57,6 +57,7 @@ func BenchmarkPushFormats(b *testing.B) {
 		b.Run(format, func(b *testing.B) {
 			cfg, _ := config.NewPushgateway(pgw.URL)
 			cfg.Format = format
+			cfg.SetDefaults(config.GlobalConfig{Job: "liftpush"})
 			if err := cfg.Validate(config.GlobalConfig{Job: "liftpush"}); err != nil {
 				b.Fatal(err)
 			}
@@ -90,6 +91,7 @@ func BenchmarkPushFormats(b *testing.B) {
 // BenchmarkEncodeFormats is the encoding alone, from planned groups.
 func BenchmarkEncodeFormats(b *testing.B) {
 	cfg, _ := config.NewPushgateway("http://pgw:9091")
+	cfg.SetDefaults(config.GlobalConfig{Job: "liftpush"})
 	if err := cfg.Validate(config.GlobalConfig{Job: "liftpush"}); err != nil {
 		b.Fatal(err)
 	}

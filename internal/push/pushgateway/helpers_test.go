@@ -29,7 +29,9 @@ func newTestClient(t *testing.T, url string, mutate func(*config.PushgatewayConf
 	if mutate != nil {
 		mutate(cfg)
 	}
-	if err := cfg.Validate(config.GlobalConfig{Job: "liftpush", CycleTimeout: model.Duration(time.Minute)}); err != nil {
+	global := config.GlobalConfig{Job: "liftpush", CycleTimeout: model.Duration(time.Minute)}
+	cfg.SetDefaults(global)
+	if err := cfg.Validate(global); err != nil {
 		t.Fatal(err)
 	}
 	logs := &testinfra.SyncBuffer{}

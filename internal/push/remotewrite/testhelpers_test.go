@@ -71,6 +71,7 @@ func testConfig(t *testing.T, rawURL string, mod func(*config.RemoteWriteConfig)
 	if mod != nil {
 		mod(&c)
 	}
+	c.SetDefaults()
 	if err := c.Validate(); err != nil {
 		t.Fatalf("invalid test config: %v", err)
 	}
