@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // MaxErrorBody caps the part of an error answer that is read and logged.
@@ -34,7 +35,6 @@ type Classifier struct {
 	RetryOn429 bool
 	// Permanent, when set, marks 5xx bodies that can never succeed.
 	Permanent func(body string) bool
-	Clock     Clock
 }
 
 // Answer is what a receiver said to an accepted request: its status and
@@ -72,7 +72,7 @@ func (c Classifier) Do(budget context.Context, client *http.Client, req *http.Re
 	case resp.StatusCode/100 == 5:
 		return Answer{}, &RecoverableError{Err: herr}
 	case resp.StatusCode == http.StatusTooManyRequests && c.RetryOn429:
-		return Answer{}, &RecoverableError{Err: herr, RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), c.Clock.Now())}
+		return Answer{}, &RecoverableError{Err: herr, RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	return Answer{}, herr
 }

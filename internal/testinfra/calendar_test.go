@@ -22,7 +22,7 @@ var (
 // other literals or a fake clock, never with the wall clock.
 var calendarReviewed = map[string]string{
 	"internal/push/pushgateway/status_test.go": "the instant is a sample's timestamp, which the request must leave out, never compared with a clock; time.Now reads a synctest bubble's clock",
-	"internal/push/retry_test.go":              "the fixed instant starts a fake clock; time.Now starts others",
+	"internal/push/retry_test.go":              "the fixed instant is the now given to ParseRetryAfter, compared only with dates written out; time.Now reads a synctest bubble's clock",
 }
 
 // TestNoCalendarLiterals guards against a test that passes only until a

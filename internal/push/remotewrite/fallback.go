@@ -87,7 +87,7 @@ func (w *writer) store(b *batch) (written, retries int, kept bool, err error) {
 // sendBody sends one encoded body, retrying what is recoverable.
 func (w *writer) sendBody(body []byte, msg string) (Result, int, error) {
 	var res Result
-	retries, err := push.Retry(w.ctx, w.backoff(), w.c.clock, func(attempt int) error {
+	retries, err := push.Retry(w.ctx, w.backoff(), func(attempt int) error {
 		var err error
 		res, err = w.c.wc.Store(w.ctx, body, msg, attempt)
 		return err

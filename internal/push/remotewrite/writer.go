@@ -85,7 +85,7 @@ type shard struct {
 // Open implements push.Destination: it starts the shard senders. ctx bounds
 // every send and retry.
 func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
-	ctx, prog, stop := push.WithStall(ctx, opts.Stall, c.clock)
+	ctx, prog, stop := push.WithStall(ctx, opts.Stall)
 	w := &writer{
 		c:       c,
 		ctx:     ctx,
