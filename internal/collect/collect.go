@@ -5,7 +5,6 @@ package collect
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/liftpush/liftpush/internal/metric"
 )
@@ -33,6 +32,4 @@ type Options struct {
 	Logger *slog.Logger
 	// UserAgent is "liftpush/<version>", sent by every HTTP client.
 	UserAgent string
-	// Now is the clock; tests replace it.
-	Now func() time.Time
 }

@@ -42,7 +42,7 @@ var sources = map[string]source{
 		build: func(cfg *config.Config, opts Options) ([]Collector, error) {
 			var cs []Collector
 			for _, sc := range cfg.ScrapeConfigs {
-				c, err := scrape.New(sc, opts.Logger.With("collector", "scrape/"+sc.JobName), opts.UserAgent, opts.Now)
+				c, err := scrape.New(sc, opts.Logger.With("collector", "scrape/"+sc.JobName), opts.UserAgent)
 				if err != nil {
 					return nil, fmt.Errorf("scrape job %q: %w", sc.JobName, err)
 				}

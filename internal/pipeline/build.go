@@ -65,7 +65,7 @@ func (p *Pipeline) build(cfg *config.Config) (*built, error) {
 	if p.built != nil {
 		prev = p.built.set
 	}
-	cs, err := collect.Build(cfg, collect.Options{Logger: p.logger, UserAgent: p.opts.UserAgent, Now: time.Now}, prev)
+	cs, err := collect.Build(cfg, collect.Options{Logger: p.logger, UserAgent: p.opts.UserAgent}, prev)
 	if err != nil {
 		return nil, err
 	}

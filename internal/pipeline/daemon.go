@@ -26,8 +26,6 @@ type Daemon struct {
 	// Load re-reads and validates the configuration (file, flags,
 	// environment); nil refuses reloads.
 	Load func() (*config.Config, error)
-	// Now is the clock; tests replace it.
-	Now func() time.Time
 
 	// build turns a loaded configuration into what Apply takes; tests
 	// replace it to reload into fakes.
@@ -179,7 +177,7 @@ const replayEvery = 5 * time.Second
 // reload loads and builds a new configuration, and records the outcome.
 func (d *Daemon) reload() (*built, error) {
 	p := d.Pipeline
-	now := d.now()
+	now := time.Now()
 	if d.Load == nil {
 		return nil, errors.New("reloading is not available")
 	}
@@ -202,13 +200,6 @@ func (d *Daemon) reload() (*built, error) {
 }
 
 func (d *Daemon) untilNext() time.Duration {
-	now := d.now()
+	now := time.Now()
 	return d.Schedule.Next(now).Sub(now)
-}
-
-func (d *Daemon) now() time.Time {
-	if d.Now != nil {
-		return d.Now()
-	}
-	return time.Now()
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // MaxErrorBody caps the part of an error answer that is read and logged.
@@ -60,7 +61,6 @@ type Classifier struct {
 	RetryOn429 bool
 	// Permanent, when set, marks 5xx bodies that can never succeed.
 	Permanent func(body string) bool
-	Clock     Clock
 }
 
 // Answer is what a receiver said to an accepted request: its status and
@@ -100,7 +100,7 @@ func (c Classifier) Do(budget context.Context, client *http.Client, req *http.Re
 		// Retry-After on a 503 is as much the receiver's word as on a
 		// 429 (RFC 9110 section 10.2.3); Mimir grows it with the
 		// request's Retry-Attempt.
-		return Answer{}, &RecoverableError{Err: herr, RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), c.Clock.Now())}
+		return Answer{}, &RecoverableError{Err: herr, RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	return Answer{}, herr
 }

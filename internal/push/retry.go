@@ -36,22 +36,8 @@ func (b Backoff) Delay(attempt int) time.Duration {
 	return min(d, b.Max)
 }
 
-// Clock tells the time and waits. Tests inject a virtual one so backoff
-// tables run without real sleeps.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits for d or until ctx is done.
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// RealClock is the wall clock.
-var RealClock Clock = realClock{}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -69,7 +55,7 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 //
 // There is no attempt limit on purpose: the bound is ctx, which carries the
 // cycle deadline (DESIGN.md section 5: "retries end at cycle_timeout").
-func Retry(ctx context.Context, b Backoff, clock Clock, send func(attempt int) error) (int, error) {
+func Retry(ctx context.Context, b Backoff, send func(attempt int) error) (int, error) {
 	for attempt := 0; ; attempt++ {
 		err := send(attempt)
 		if err == nil {
@@ -83,12 +69,12 @@ func Retry(ctx context.Context, b Backoff, clock Clock, send func(attempt int) e
 		if rec.RetryAfter > 0 {
 			d = rec.RetryAfter
 		}
-		if deadline, ok := ctx.Deadline(); ok && deadline.Sub(clock.Now()) < d {
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
 			// Waiting past the deadline would only burn the budget other
 			// destinations and the spool need; give up now.
 			return attempt, fmt.Errorf("giving up, next retry in %s is past the cycle deadline: %w", d, err)
 		}
-		if serr := clock.Sleep(ctx, d); serr != nil {
+		if serr := sleep(ctx, d); serr != nil {
 			return attempt, fmt.Errorf("giving up: %w (last error: %w)", serr, err)
 		}
 	}

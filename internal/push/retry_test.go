@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -65,22 +66,17 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 }
 
-// fakeClock advances virtual time on Sleep and records every wait.
-type fakeClock struct {
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func (c *fakeClock) Now() time.Time { return c.now }
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
+// gapsOf returns the time between each call and the next.
+func gapsOf(calls []time.Time) []time.Duration {
+	var gaps []time.Duration
+	for i := 1; i < len(calls); i++ {
+		gaps = append(gaps, calls[i].Sub(calls[i-1]))
 	}
-	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
-	return nil
+	return gaps
 }
+
+// The retry tests run in a synctest bubble: Retry waits on the bubble's
+// clock, and the gaps between the sends are the waits, exactly.
 
 func TestRetry(t *testing.T) {
 	b := Backoff{Min: 10 * time.Millisecond, Max: 40 * time.Millisecond}
@@ -138,100 +134,121 @@ func TestRetry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
-			var attempts []int
-			retries, err := Retry(t.Context(), b, clock, func(attempt int) error {
-				attempts = append(attempts, attempt)
-				return tt.results[len(attempts)-1]
+			synctest.Test(t, func(t *testing.T) {
+				var (
+					attempts []int
+					calls    []time.Time
+				)
+				retries, err := Retry(t.Context(), b, func(attempt int) error {
+					attempts = append(attempts, attempt)
+					calls = append(calls, time.Now())
+					return tt.results[len(attempts)-1]
+				})
+				if retries != tt.wantRetries {
+					t.Errorf("retries = %d, want %d", retries, tt.wantRetries)
+				}
+				if got := errString(err); got != tt.wantErr {
+					t.Errorf("error = %q, want %q", got, tt.wantErr)
+				}
+				if diff := cmp.Diff(tt.wantSleeps, gapsOf(calls)); diff != "" {
+					t.Errorf("sleeps (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff(tt.wantAttempt, attempts); diff != "" {
+					t.Errorf("attempt numbers (-want +got):\n%s", diff)
+				}
 			})
-			if retries != tt.wantRetries {
-				t.Errorf("retries = %d, want %d", retries, tt.wantRetries)
-			}
-			if got := errString(err); got != tt.wantErr {
-				t.Errorf("error = %q, want %q", got, tt.wantErr)
-			}
-			if diff := cmp.Diff(tt.wantSleeps, clock.sleeps); diff != "" {
-				t.Errorf("sleeps (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tt.wantAttempt, attempts); diff != "" {
-				t.Errorf("attempt numbers (-want +got):\n%s", diff)
-			}
 		})
 	}
 }
 
 func TestRetryGivesUpBeforeDeadline(t *testing.T) {
-	// The context's deadline is real time; the fake clock starts at the
-	// real now, and the backoff is in minutes so the test's own run time
-	// does not matter.
-	clock := &fakeClock{now: time.Now()}
-	ctx, cancel := context.WithDeadline(t.Context(), clock.now.Add(time.Hour))
-	defer cancel()
-	calls := 0
-	retries, err := Retry(ctx, Backoff{Min: 20 * time.Minute, Max: 10 * time.Hour}, clock, func(int) error {
-		calls++
-		return &RecoverableError{Err: errors.New("HTTP 503")}
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), 70*time.Minute)
+		defer cancel()
+		var calls []time.Time
+		retries, err := Retry(ctx, Backoff{Min: 20 * time.Minute, Max: 10 * time.Hour}, func(int) error {
+			calls = append(calls, time.Now())
+			return &RecoverableError{Err: errors.New("HTTP 503")}
+		})
+		// Waits 20m and 40m, then the next 80m would pass the deadline
+		// 10m away: it gives up at once, not when the deadline comes.
+		if diff := cmp.Diff([]time.Duration{20 * time.Minute, 40 * time.Minute}, gapsOf(calls)); diff != "" {
+			t.Errorf("sleeps (-want +got):\n%s", diff)
+		}
+		if len(calls) != 3 || retries != 2 {
+			t.Errorf("calls = %d, retries = %d; want 3 and 2", len(calls), retries)
+		}
+		if d := time.Since(calls[0]); d != time.Hour {
+			t.Errorf("gave up %s after the first send, want 1h, at the last send", d)
+		}
+		want := "giving up, next retry in 1h20m0s is past the cycle deadline: HTTP 503"
+		if got := errString(err); got != want {
+			t.Errorf("error = %q, want %q", got, want)
+		}
 	})
-	// Waits 20m and 40m (the whole hour), then the next 80m would pass
-	// the deadline.
-	if diff := cmp.Diff([]time.Duration{20 * time.Minute, 40 * time.Minute}, clock.sleeps); diff != "" {
-		t.Errorf("sleeps (-want +got):\n%s", diff)
-	}
-	if calls != 3 || retries != 2 {
-		t.Errorf("calls = %d, retries = %d; want 3 and 2", calls, retries)
-	}
-	want := "giving up, next retry in 1h20m0s is past the cycle deadline: HTTP 503"
-	if got := errString(err); got != want {
-		t.Errorf("error = %q, want %q", got, want)
-	}
 }
 
 func TestRetryRetryAfterPastDeadline(t *testing.T) {
-	clock := &fakeClock{now: time.Now()}
-	ctx, cancel := context.WithDeadline(t.Context(), clock.now.Add(time.Hour))
-	defer cancel()
-	_, err := Retry(ctx, Backoff{Min: time.Millisecond, Max: time.Millisecond}, clock, func(int) error {
-		return &RecoverableError{Err: errors.New("HTTP 429"), RetryAfter: 2 * time.Hour}
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
+		defer cancel()
+		start := time.Now()
+		_, err := Retry(ctx, Backoff{Min: time.Millisecond, Max: time.Millisecond}, func(int) error {
+			return &RecoverableError{Err: errors.New("HTTP 429"), RetryAfter: 2 * time.Hour}
+		})
+		if d := time.Since(start); d != 0 {
+			t.Errorf("waited %s, want no wait", d)
+		}
+		if want := "giving up, next retry in 2h0m0s is past the cycle deadline: HTTP 429"; errString(err) != want {
+			t.Errorf("error = %q, want %q", errString(err), want)
+		}
 	})
-	if len(clock.sleeps) != 0 {
-		t.Errorf("slept %v, want no wait", clock.sleeps)
-	}
-	if want := "giving up, next retry in 2h0m0s is past the cycle deadline: HTTP 429"; errString(err) != want {
-		t.Errorf("error = %q, want %q", errString(err), want)
-	}
 }
 
 func TestRetryContextCanceled(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
-	ctx, cancel := context.WithCancel(t.Context())
-	calls := 0
-	_, err := Retry(ctx, Backoff{Min: time.Millisecond, Max: time.Millisecond}, clock, func(int) error {
-		calls++
-		if calls == 2 {
-			cancel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		var calls []time.Time
+		_, err := Retry(ctx, Backoff{Min: time.Millisecond, Max: time.Millisecond}, func(int) error {
+			calls = append(calls, time.Now())
+			if len(calls) == 2 {
+				cancel()
+			}
+			return &RecoverableError{Err: errors.New("HTTP 502")}
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("error = %v, want context.Canceled", err)
 		}
-		return &RecoverableError{Err: errors.New("HTTP 502")}
+		if want := "giving up: context canceled (last error: HTTP 502)"; errString(err) != want {
+			t.Errorf("error = %q, want %q", errString(err), want)
+		}
+		if len(calls) != 2 {
+			t.Errorf("send called %d times, want 2", len(calls))
+		}
+		if d := time.Since(calls[0]); d != time.Millisecond {
+			t.Errorf("returned %s after the first send, want 1ms: one wait, none after the cancel", d)
+		}
 	})
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("error = %v, want context.Canceled", err)
-	}
-	if want := "giving up: context canceled (last error: HTTP 502)"; errString(err) != want {
-		t.Errorf("error = %q, want %q", errString(err), want)
-	}
-	if calls != 2 {
-		t.Errorf("send called %d times, want 2", calls)
-	}
 }
 
-func TestRealClockSleepHonoursContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	if err := RealClock.Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Errorf("Sleep on a canceled context = %v", err)
-	}
-	if err := RealClock.Sleep(t.Context(), time.Millisecond); err != nil {
-		t.Errorf("Sleep(1ms) = %v", err)
-	}
+func TestSleepHonoursContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		start := time.Now()
+		if err := sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+			t.Errorf("sleep on a canceled context = %v", err)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("sleep on a canceled context took %s", d)
+		}
+		if err := sleep(t.Context(), time.Millisecond); err != nil {
+			t.Errorf("sleep(1ms) = %v", err)
+		}
+		if d := time.Since(start); d != time.Millisecond {
+			t.Errorf("sleep(1ms) took %s", d)
+		}
+	})
 }
 
 func errorsJoin(msg string, err error) error { return &wrapped{msg, err} }

@@ -18,7 +18,6 @@ var ErrStalled = errors.New("receiver stalled")
 // nothing, so senders call it unconditionally.
 type Progress struct {
 	d      time.Duration
-	clock  Clock
 	cancel context.CancelCauseFunc
 
 	mu      sync.Mutex
@@ -30,12 +29,12 @@ type Progress struct {
 // requests reported through the returned Progress go unaccepted for d.
 // With d <= 0 it returns ctx and a nil Progress. Call stop when the
 // delivery is over.
-func WithStall(ctx context.Context, d time.Duration, clock Clock) (_ context.Context, _ *Progress, stop func()) {
+func WithStall(ctx context.Context, d time.Duration) (_ context.Context, _ *Progress, stop func()) {
 	if d <= 0 {
 		return ctx, nil, func() {}
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
-	p := &Progress{d: d, clock: clock, cancel: cancel, last: clock.Now()}
+	p := &Progress{d: d, cancel: cancel, last: time.Now()}
 	done := make(chan struct{})
 	go p.watch(ctx, done)
 	return ctx, p, func() {
@@ -52,11 +51,11 @@ func (p *Progress) watch(ctx context.Context, done <-chan struct{}) {
 			return
 		default:
 		}
-		if p.clock.Sleep(ctx, tick) != nil {
+		if sleep(ctx, tick) != nil {
 			return
 		}
 		p.mu.Lock()
-		idle := p.clock.Now().Sub(p.last)
+		idle := time.Since(p.last)
 		stalled := p.pending > 0 && idle >= p.d
 		p.mu.Unlock()
 		if stalled {
@@ -74,7 +73,7 @@ func (p *Progress) Begin() {
 	p.mu.Lock()
 	if p.pending == 0 {
 		// Time spent idle (parsing, or waiting for data) is not a stall.
-		p.last = p.clock.Now()
+		p.last = time.Now()
 	}
 	p.pending++
 	p.mu.Unlock()
@@ -88,7 +87,7 @@ func (p *Progress) End(accepted bool) {
 	p.mu.Lock()
 	p.pending--
 	if accepted {
-		p.last = p.clock.Now()
+		p.last = time.Now()
 	}
 	p.mu.Unlock()
 }

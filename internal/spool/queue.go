@@ -19,7 +19,7 @@ type Record struct {
 	Seq     uint64
 	Format  string // the protobuf message of Body, e.g. "prometheus.WriteRequest"
 	Samples int
-	Created time.Time // when Append wrote it, by Options.Now
+	Created time.Time // when Append wrote it
 	Body    []byte    // the encoded, compressed request body
 }
 
@@ -176,7 +176,7 @@ func (q *Queue) Append(format string, samples int, body []byte) (uint64, error) 
 	q.next++
 	q.mu.Unlock()
 	// Created as a file name gives it back: no monotonic reading, local.
-	created := time.Unix(0, q.s.opts.Now().UnixNano())
+	created := time.Unix(0, time.Now().UnixNano())
 	b, err := encodeRecord(Record{Seq: seq, Format: format, Samples: samples, Created: created, Body: body})
 	if err != nil {
 		return 0, err
@@ -347,7 +347,7 @@ func (q *Queue) Trim() ([]Drop, error) {
 		return nil, err
 	}
 	defer release()
-	now := q.s.opts.Now()
+	now := time.Now()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	age := Drop{Reason: ReasonMaxAge}

@@ -76,9 +76,8 @@ const (
 
 // Options bound every queue of a Spool.
 type Options struct {
-	MaxSize int64            // bytes over all record files of a queue; 0: no limit
-	MaxAge  time.Duration    // 0: no limit
-	Now     func() time.Time // nil: time.Now
+	MaxSize int64         // bytes over all record files of a queue; 0: no limit
+	MaxAge  time.Duration // 0: no limit
 }
 
 // Spool is an open spool dir, held exclusively by this process until
@@ -111,9 +110,6 @@ func Open(ctx context.Context, dir string, opts Options) (*Spool, error) {
 	}
 	if opts.MaxSize < 0 || opts.MaxAge < 0 {
 		return nil, fmt.Errorf("spool: negative limit: max_size %d, max_age %s", opts.MaxSize, opts.MaxAge)
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
 	}
 	dir = filepath.Clean(dir)
 	if err := os.MkdirAll(dir, dirPerm); err != nil {

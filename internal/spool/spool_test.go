@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -22,26 +23,6 @@ const (
 	testFormat = "prometheus.WriteRequest"
 	testDest   = "remote_write/prometheus:9090/api/v1/write"
 )
-
-// clock is an Options.Now that moves only when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Unix(1_700_000_000, 0)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 func openSpool(t testing.TB, dir string, opts Options) *Spool {
 	t.Helper()
@@ -119,9 +100,14 @@ func files(t testing.TB, dir string) []string {
 	return out
 }
 
+// TestQueue runs in a synctest bubble, where the records' Created times are
+// known: the bubble's clock moves only when the test sleeps.
 func TestQueue(t *testing.T) {
-	clk := newClock()
-	s := openSpool(t, t.TempDir(), Options{Now: clk.Now})
+	synctest.Test(t, testQueue)
+}
+
+func testQueue(t *testing.T) {
+	s := openSpool(t, t.TempDir(), Options{})
 	q := openQueue(t, s)
 
 	var want []Entry
@@ -132,75 +118,74 @@ func TestQueue(t *testing.T) {
 		if seq != uint64(i+1) {
 			t.Fatalf("append %d: seq %d, want %d", i, seq, i+1)
 		}
-		created := clk.Now()
+		created := time.Now()
 		want = append(want, Entry{Seq: seq, Size: recordSize(size), Samples: samples, Created: created})
 		records[seq] = Record{Seq: seq, Format: testFormat, Samples: samples, Created: created, Body: payload(samples, size)}
-		clk.Add(time.Second)
+		time.Sleep(time.Second)
 	}
 	if again, err := s.Queue(testDest); err != nil || again != q {
 		t.Errorf("Queue again = %p, %v; want the same queue %p", again, err, q)
 	}
 
-	t.Run("pending oldest first", func(t *testing.T) {
-		got, err := q.Pending()
+	// Pending, oldest first.
+	got, err := q.Pending()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Pending (-want +got):\n%s", diff)
+	}
+
+	// Read.
+	for seq, rec := range records {
+		got, err := q.Read(seq)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("Pending (-want +got):\n%s", diff)
+		if diff := cmp.Diff(rec, got); diff != "" {
+			t.Errorf("Read(%d) (-want +got):\n%s", seq, diff)
 		}
-	})
-	t.Run("read", func(t *testing.T) {
-		for seq, rec := range records {
-			got, err := q.Read(seq)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(rec, got); diff != "" {
-				t.Errorf("Read(%d) (-want +got):\n%s", seq, diff)
-			}
-		}
-	})
-	t.Run("remove", func(t *testing.T) {
-		for _, seq := range []uint64{1, 3} {
-			if err := q.Remove(seq); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if diff := cmp.Diff([]uint64{2, 4, 5}, seqs(t, q)); diff != "" {
-			t.Errorf("Pending after Remove (-want +got):\n%s", diff)
-		}
-		if _, err := q.Read(3); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("Read of a removed record: %v, want fs.ErrNotExist", err)
-		}
-		if err := q.Remove(3); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("Remove again: %v, want fs.ErrNotExist", err)
-		}
-		wantStats := Stats{Records: 3, Bytes: want[1].Size + want[3].Size + want[4].Size, Oldest: want[1].Created}
-		if diff := cmp.Diff(wantStats, q.Stats()); diff != "" {
-			t.Errorf("Stats (-want +got):\n%s", diff)
-		}
-	})
-	t.Run("append after remove", func(t *testing.T) {
-		if seq := mustAppend(t, q, 1, 1); seq != 6 {
-			t.Errorf("seq %d, want 6", seq)
-		}
-	})
-	t.Run("queues apart", func(t *testing.T) {
-		other, err := s.Queue("remote_write/other")
-		if err != nil {
+	}
+
+	// Remove.
+	for _, seq := range []uint64{1, 3} {
+		if err := q.Remove(seq); err != nil {
 			t.Fatal(err)
 		}
-		if got := seqs(t, other); len(got) != 0 {
-			t.Errorf("new queue has %v", got)
-		}
-		if seq := mustAppend(t, other, 1, 1); seq != 1 {
-			t.Errorf("first seq of a new queue %d, want 1", seq)
-		}
-		if _, err := os.Stat(filepath.Join(s.dir, config.DirName("remote_write/other"))); err != nil {
-			t.Errorf("queue dir: %v", err)
-		}
-	})
+	}
+	if diff := cmp.Diff([]uint64{2, 4, 5}, seqs(t, q)); diff != "" {
+		t.Errorf("Pending after Remove (-want +got):\n%s", diff)
+	}
+	if _, err := q.Read(3); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Read of a removed record: %v, want fs.ErrNotExist", err)
+	}
+	if err := q.Remove(3); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Remove again: %v, want fs.ErrNotExist", err)
+	}
+	wantStats := Stats{Records: 3, Bytes: want[1].Size + want[3].Size + want[4].Size, Oldest: want[1].Created}
+	if diff := cmp.Diff(wantStats, q.Stats()); diff != "" {
+		t.Errorf("Stats (-want +got):\n%s", diff)
+	}
+
+	// Append after Remove.
+	if seq := mustAppend(t, q, 1, 1); seq != 6 {
+		t.Errorf("seq after Remove %d, want 6", seq)
+	}
+
+	// Queues apart.
+	other, err := s.Queue("remote_write/other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := seqs(t, other); len(got) != 0 {
+		t.Errorf("new queue has %v", got)
+	}
+	if seq := mustAppend(t, other, 1, 1); seq != 1 {
+		t.Errorf("first seq of a new queue %d, want 1", seq)
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, config.DirName("remote_write/other"))); err != nil {
+		t.Errorf("queue dir: %v", err)
+	}
 }
 
 func TestReopen(t *testing.T) {
@@ -217,47 +202,48 @@ func TestReopen(t *testing.T) {
 		{name: "empty queue starts again", appends: 2, remove: []uint64{1, 2}, wantNext: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			clk := newClock()
-			s := openSpool(t, dir, Options{Now: clk.Now})
-			q := openQueue(t, s)
-			for i := range tc.appends {
-				mustAppend(t, q, i, 10*i)
-				clk.Add(time.Second)
-			}
-			for _, seq := range tc.remove {
-				if err := q.Remove(seq); err != nil {
+			synctest.Test(t, func(t *testing.T) {
+				dir := t.TempDir()
+				s := openSpool(t, dir, Options{})
+				q := openQueue(t, s)
+				for i := range tc.appends {
+					mustAppend(t, q, i, 10*i)
+					time.Sleep(time.Second)
+				}
+				for _, seq := range tc.remove {
+					if err := q.Remove(seq); err != nil {
+						t.Fatal(err)
+					}
+				}
+				before, err := q.Pending()
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			before, err := q.Pending()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-
-			s = openSpool(t, dir, Options{Now: clk.Now})
-			q = openQueue(t, s)
-			after, err := q.Pending()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(before, after); diff != "" {
-				t.Errorf("Pending after reopen (-before +after):\n%s", diff)
-			}
-			if diff := cmp.Diff(tc.wantSeqs, seqs(t, q)); diff != "" {
-				t.Errorf("seqs (-want +got):\n%s", diff)
-			}
-			for _, e := range after {
-				if _, err := q.Read(e.Seq); err != nil {
-					t.Error(err)
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
 				}
-			}
-			if seq := mustAppend(t, q, 1, 1); seq != tc.wantNext {
-				t.Errorf("next seq %d, want %d", seq, tc.wantNext)
-			}
+
+				s = openSpool(t, dir, Options{})
+				q = openQueue(t, s)
+				after, err := q.Pending()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(before, after); diff != "" {
+					t.Errorf("Pending after reopen (-before +after):\n%s", diff)
+				}
+				if diff := cmp.Diff(tc.wantSeqs, seqs(t, q)); diff != "" {
+					t.Errorf("seqs (-want +got):\n%s", diff)
+				}
+				for _, e := range after {
+					if _, err := q.Read(e.Seq); err != nil {
+						t.Error(err)
+					}
+				}
+				if seq := mustAppend(t, q, 1, 1); seq != tc.wantNext {
+					t.Errorf("next seq %d, want %d", seq, tc.wantNext)
+				}
+			})
 		})
 	}
 }
@@ -265,8 +251,8 @@ func TestReopen(t *testing.T) {
 func TestTrim(t *testing.T) {
 	const body = 1000
 	size := recordSize(body)
-	// Five records of 10, 11, ... 14 samples, a minute apart; the clock
-	// stands at the last.
+	// Five records of 10, 11, ... 14 samples, a minute apart on the
+	// clock of a synctest bubble, which stands at the last.
 	for _, tc := range []struct {
 		name      string
 		opts      Options
@@ -311,42 +297,42 @@ func TestTrim(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := newClock()
-			tc.opts.Now = clk.Now
-			s := openSpool(t, t.TempDir(), tc.opts)
-			q := openQueue(t, s)
-			for i := range 5 {
-				if i > 0 {
-					clk.Add(time.Minute)
+			synctest.Test(t, func(t *testing.T) {
+				s := openSpool(t, t.TempDir(), tc.opts)
+				q := openQueue(t, s)
+				for i := range 5 {
+					if i > 0 {
+						time.Sleep(time.Minute)
+					}
+					mustAppend(t, q, 10+i, body)
 				}
-				mustAppend(t, q, 10+i, body)
-			}
-			drops, err := q.Trim()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.wantDrops, drops); diff != "" {
-				t.Errorf("drops (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tc.wantSeqs, seqs(t, q)); diff != "" {
-				t.Errorf("pending (-want +got):\n%s", diff)
-			}
-			if st := q.Stats(); st.Bytes != int64(len(tc.wantSeqs))*size {
-				t.Errorf("Stats.Bytes %d, want %d", st.Bytes, int64(len(tc.wantSeqs))*size)
-			}
-			// The files are gone, not only the index entries.
-			var recs int
-			for _, f := range files(t, s.dir) {
-				if strings.HasSuffix(f, recordSuffix) {
-					recs++
+				drops, err := q.Trim()
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if recs != len(tc.wantSeqs) {
-				t.Errorf("%d record files on disk, want %d", recs, len(tc.wantSeqs))
-			}
-			if drops, err := q.Trim(); err != nil || drops != nil {
-				t.Errorf("Trim again: %v, %v; want nothing", drops, err)
-			}
+				if diff := cmp.Diff(tc.wantDrops, drops); diff != "" {
+					t.Errorf("drops (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff(tc.wantSeqs, seqs(t, q)); diff != "" {
+					t.Errorf("pending (-want +got):\n%s", diff)
+				}
+				if st := q.Stats(); st.Bytes != int64(len(tc.wantSeqs))*size {
+					t.Errorf("Stats.Bytes %d, want %d", st.Bytes, int64(len(tc.wantSeqs))*size)
+				}
+				// The files are gone, not only the index entries.
+				var recs int
+				for _, f := range files(t, s.dir) {
+					if strings.HasSuffix(f, recordSuffix) {
+						recs++
+					}
+				}
+				if recs != len(tc.wantSeqs) {
+					t.Errorf("%d record files on disk, want %d", recs, len(tc.wantSeqs))
+				}
+				if drops, err := q.Trim(); err != nil || drops != nil {
+					t.Errorf("Trim again: %v, %v; want nothing", drops, err)
+				}
+			})
 		})
 	}
 }

@@ -37,17 +37,13 @@ type Collector struct {
 	client *http.Client
 	logger *slog.Logger
 	ua     string
-	now    func() time.Time
 	accept string
 }
 
 // New builds the collector of one scrape job. The job's HTTP client is made
 // once and reused, so connections stay open across daemon cycles.
-func New(cfg *config.ScrapeConfig, logger *slog.Logger, userAgent string, now func() time.Time) (*Collector, error) {
-	c := &Collector{cfg: cfg, logger: logger, ua: userAgent, now: now, accept: acceptHeader(cfg.ScrapeProtocols)}
-	if now == nil {
-		c.now = time.Now
-	}
+func New(cfg *config.ScrapeConfig, logger *slog.Logger, userAgent string) (*Collector, error) {
+	c := &Collector{cfg: cfg, logger: logger, ua: userAgent, accept: acceptHeader(cfg.ScrapeProtocols)}
 	if cfg.Scheme != "file" {
 		client, err := commoncfg.NewClientFromConfig(cfg.HTTPClientConfig, "scrape/"+cfg.JobName, commoncfg.WithUserAgent(userAgent))
 		if err != nil {
@@ -71,9 +67,9 @@ func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 	for _, sc := range c.cfg.StaticConfigs {
 		for _, target := range sc.Targets {
 			tl := c.targetLabels(target, sc.Labels)
-			start := c.now()
+			start := time.Now()
 			fams, n, err := c.scrapeTarget(ctx, target, tl, start)
-			dur := c.now().Sub(start).Seconds()
+			dur := time.Since(start).Seconds()
 			up := 1.0
 			if err != nil {
 				up = 0

@@ -23,8 +23,6 @@ import (
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
-var scrapeTime = time.Unix(1_700_000_000, 0)
-
 // loadScrape decodes one scrape job from YAML, so defaults apply as in a
 // real config file. %s in doc is replaced by target.
 func loadScrape(t *testing.T, doc string, args ...any) *config.ScrapeConfig {
@@ -41,7 +39,7 @@ func loadScrape(t *testing.T, doc string, args ...any) *config.ScrapeConfig {
 
 func newCollector(t *testing.T, sc *config.ScrapeConfig) *Collector {
 	t.Helper()
-	c, err := New(sc, slog.New(slog.DiscardHandler), "liftpush/test", func() time.Time { return scrapeTime })
+	c, err := New(sc, slog.New(slog.DiscardHandler), "liftpush/test")
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -106,7 +104,20 @@ func (e *fakeTarget) last(t *testing.T) *http.Request {
 }
 
 func TestCollectContentNegotiation(t *testing.T) {
-	protoBody := expositiontest.EncodeProto(t, expositiontest.ProtoFamilies()[:2]...)
+	protoFams := expositiontest.ProtoFamilies()[:2]
+	protoBody := expositiontest.EncodeProto(t, protoFams...)
+	// The timestamps the protobuf answer carries, kept by honor_timestamps.
+	protoStamps := map[string]int64{}
+	for _, f := range protoFams {
+		for _, m := range f.Metric {
+			if m.TimestampMs != nil {
+				protoStamps[f.GetName()] = m.GetTimestampMs()
+			}
+		}
+	}
+	if len(protoStamps) == 0 {
+		t.Fatal("the protobuf fixture carries no timestamp any more")
+	}
 	tests := []struct {
 		name        string
 		protocols   string
@@ -114,6 +125,7 @@ func TestCollectContentNegotiation(t *testing.T) {
 		contentType string
 		body        string
 		want        []string
+		stamped     map[string]int64 // T by family name, when the answer carries one
 	}{
 		{
 			name:        "default protocols, text answer",
@@ -136,6 +148,7 @@ func TestCollectContentNegotiation(t *testing.T) {
 			wantAccept:  "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.4",
 			contentType: "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
 			body:        string(protoBody),
+			stamped:     protoStamps,
 			want: []string{
 				`{__name__="queue_depth", instance="HOST", job="j"} 3`,
 				`{__name__="requests_total", code="200", instance="HOST", job="j"} 10`,
@@ -156,7 +169,9 @@ func TestCollectContentNegotiation(t *testing.T) {
 			defer srv.Close()
 			host := hostOf(t, srv)
 			sc := loadScrape(t, "scrape_configs: [{job_name: j, %s static_configs: [{targets: [%q]}]}]", tt.protocols, host)
+			before := time.Now()
 			fams, err := newCollector(t, sc).Collect(t.Context())
+			after := time.Now()
 			if err != nil {
 				t.Fatalf("Collect: %v", err)
 			}
@@ -188,8 +203,12 @@ func TestCollectContentNegotiation(t *testing.T) {
 					continue
 				}
 				for _, s := range f.Samples {
-					if s.T != scrapeTime.UnixMilli() {
-						t.Errorf("%s: T = %d, want the scrape time %d", s.Labels, s.T, scrapeTime.UnixMilli())
+					if ts, ok := tt.stamped[f.Name]; ok {
+						if s.T != ts {
+							t.Errorf("%s: T = %d, want the exposed timestamp %d", s.Labels, s.T, ts)
+						}
+					} else if s.T < before.UnixMilli() || s.T > after.UnixMilli() {
+						t.Errorf("%s: T = %d, want the scrape time, between %d and %d", s.Labels, s.T, before.UnixMilli(), after.UnixMilli())
 					}
 				}
 			}

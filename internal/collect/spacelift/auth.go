@@ -24,7 +24,7 @@ var ErrInvalidAPIKey = errors.New("invalid API key ID or secret")
 // there is none yet or the cached one is within refreshBefore of expiry.
 // The caller holds c.mu.
 func (c *Collector) token(ctx context.Context) (string, error) {
-	if c.jwt != "" && c.now().Before(c.validUntil.Add(-refreshBefore)) {
+	if c.jwt != "" && time.Now().Before(c.validUntil.Add(-refreshBefore)) {
 		return c.jwt, nil
 	}
 	c.jwt = ""

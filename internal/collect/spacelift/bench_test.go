@@ -51,7 +51,7 @@ func recordAnswer(tb testing.TB, e *env) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", bytes.NewReader(q))
+	req, err := http.NewRequest(http.MethodPost, e.loop.URL+"/graphql", bytes.NewReader(q))
 	if err != nil {
 		tb.Fatal(err)
 	}

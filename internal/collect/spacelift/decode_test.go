@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shurcooL/graphql"
-
 	commoncfg "github.com/prometheus/common/config"
 
 	"github.com/liftpush/liftpush/internal/config"
@@ -37,7 +35,7 @@ func stubCollector(t testing.TB, body []byte) *Collector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.gql = graphql.NewClient(c.url, &http.Client{Transport: &transport{next: stub{body}, userAgent: "liftpush/test"}})
+	c.setTransport(stub{body}, "liftpush/test")
 	return c
 }
 

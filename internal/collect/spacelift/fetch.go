@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 )
 
 // machineSessionMessage is what older self-hosted Spacelift answers when an
@@ -151,7 +152,7 @@ func (c *Collector) runDoc(ctx context.Context, ext, core any) (any, *exchange, 
 	}
 	x2, err2 := c.run(ctx, core)
 	if err2 == nil || (x2 != nil && x2.hasData) {
-		c.noExtras, c.noExtrasSince = true, c.now()
+		c.noExtras, c.noExtrasSince = true, time.Now()
 		c.logger.Warn("This Spacelift API rejects liftpush's extra fields; collecting the series of Spacelift's exporter only",
 			"reason", err, "missing_series", strings.Join(extraSeries, ","))
 	}
@@ -172,7 +173,7 @@ func (c *Collector) fetch(ctx context.Context) (*snapshot, error) {
 			}
 			return snap, errors.Join(append([]error{err}, n.errs...)...)
 		}
-		c.split, c.splitSince = true, c.now()
+		c.split, c.splitSince = true, time.Now()
 		c.logger.Info("Spacelift refused part of the combined query to this API key; asking for each part on its own from now on")
 	}
 	err := c.fetchSplit(ctx, snap, n)

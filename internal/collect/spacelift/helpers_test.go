@@ -8,8 +8,8 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -30,46 +30,47 @@ const (
 	testSecret = "test-secret"
 )
 
-// clock is a manual clock shared by the collector and the fake server, so
-// token lifetimes are tested without sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// fixtureNow is the instant the tests run at: the billing period the fake
+// answers (see spacelifttest.BillingPeriod), and so the goldens, come from
+// it.
+var fixtureNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// inBubble runs f in a synctest bubble whose clock has moved to fixtureNow.
+// The collector and the fake account read the bubble's clock: a test moves
+// past a token's lifetime by sleeping, at once, and the goldens hold on any
+// date.
+func inBubble(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(time.Until(fixtureNow))
+		f(t)
+	})
 }
 
 type env struct {
-	srv   *spacelifttest.Server
-	c     *Collector
-	clock *clock
-	logs  *testinfra.SyncBuffer
-	cfg   *config.SpaceliftConfig
+	srv *spacelifttest.Handler
+	// loop is the fake's loopback server, for TLS and benchmarks; nil
+	// when the fake is served over a pipe.
+	loop *spacelifttest.Server
+	c    *Collector
+	logs *testinfra.SyncBuffer
+	cfg  *config.SpaceliftConfig
 }
 
 type envOption func(*spacelifttest.Options, *config.SpaceliftConfig)
 
 // newEnv starts a fake account with fixture and a collector pointed at it.
-func newEnv(t testing.TB, fixture string, opts ...envOption) *env {
-	t.Helper()
+// A test serves the fake over a pipe and must run inBubble (no loopback
+// socket there, or the bubble's clock could not move); with TLS, and in a
+// benchmark (which synctest cannot take), the fake listens on loopback and
+// both sides read the wall clock.
+func newEnv(tb testing.TB, fixture string, opts ...envOption) *env {
+	tb.Helper()
 	data, err := spacelifttest.Fixture(fixture)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	clk := newClock()
-	so := spacelifttest.Options{KeyID: testKeyID, Secret: testSecret, Now: clk.Now, Data: data}
+	so := spacelifttest.Options{KeyID: testKeyID, Secret: testSecret, Data: data}
 	cfg := config.DefaultSpaceliftConfig
 	cfg.APIKeyID = testKeyID
 	cfg.APIKeySecret = commoncfg.Secret(testSecret)
@@ -77,20 +78,37 @@ func newEnv(t testing.TB, fixture string, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&so, &cfg)
 	}
-	srv, err := spacelifttest.NewServer(so)
-	if err != nil {
-		t.Fatal(err)
+	e := &env{logs: &testinfra.SyncBuffer{}, cfg: &cfg}
+	_, bench := tb.(*testing.B)
+	var pipe *testinfra.PipeServer
+	if so.TLS || bench {
+		e.loop, err = spacelifttest.NewServer(so)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(e.loop.Close)
+		e.srv = e.loop.Handler
+		cfg.Endpoint = e.loop.URL
+	} else {
+		if !time.Now().Equal(fixtureNow) {
+			tb.Fatalf("newEnv serves the fake over a pipe: run the test inBubble (the clock reads %s, not %s)", time.Now(), fixtureNow)
+		}
+		e.srv, err = spacelifttest.NewHandler(so)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		pipe = testinfra.NewPipeServer(tb, e.srv)
+		cfg.Endpoint = pipe.URL
 	}
-	t.Cleanup(srv.Close)
-	cfg.Endpoint = srv.URL
-	logs := &testinfra.SyncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, err := New(&cfg, logger, "liftpush/test")
+	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.c, err = New(&cfg, logger, "liftpush/test")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	c.now = clk.Now
-	return &env{srv: srv, c: c, clock: clk, logs: logs, cfg: &cfg}
+	if pipe != nil {
+		e.c.setTransport(pipe.Transport(), "liftpush/test")
+	}
+	return e
 }
 
 func (e *env) collect(t testing.TB) ([]metric.Family, error) {

@@ -20,5 +20,5 @@ func (c *Collector) Probe(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%s: API key %s exchanged for a token valid until %s (%s)",
-		c.url, c.keyID, c.validUntil.UTC().Format(time.RFC3339), c.validUntil.Sub(c.now()).Round(time.Second)), nil
+		c.url, c.keyID, c.validUntil.UTC().Format(time.RFC3339), time.Until(c.validUntil).Round(time.Second)), nil
 }

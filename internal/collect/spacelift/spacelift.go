@@ -40,7 +40,6 @@ type Collector struct {
 	secretFile   string
 	timeout      time.Duration
 	gql          *graphql.Client
-	now          func() time.Time
 	// stacks turns on the paginated stack listing (spacelift.stacks);
 	// maxStackPages bounds it.
 	stacks        bool
@@ -92,13 +91,17 @@ func New(cfg *config.SpaceliftConfig, logger *slog.Logger, userAgent string) (*C
 		inlineSecret:  string(cfg.APIKeySecret),
 		secretFile:    cfg.APIKeySecretFile,
 		timeout:       time.Duration(cfg.Timeout),
-		now:           time.Now,
 		stacks:        cfg.Stacks,
 		maxStackPages: defaultMaxStackPages,
 	}
-	httpClient := &http.Client{Transport: &transport{next: base, userAgent: userAgent}}
-	c.gql = graphql.NewClient(c.url, httpClient)
+	c.setTransport(base, userAgent)
 	return c, nil
+}
+
+// setTransport sends the GraphQL requests through liftpush's transport
+// over base (tests put an in-memory network there).
+func (c *Collector) setTransport(base http.RoundTripper, userAgent string) {
+	c.gql = graphql.NewClient(c.url, &http.Client{Transport: &transport{next: base, userAgent: userAgent}})
 }
 
 // certPool returns the system pool plus the CAs in file: ca_file adds trust,
@@ -143,7 +146,7 @@ func (c *Collector) Name() string { return "spacelift" }
 func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	start := c.now()
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	c.recheck(start)
@@ -160,7 +163,7 @@ func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 	fams = append(fams,
 		metric.Gauge("spacelift_scrape_duration_seconds",
 			"The duration in seconds of the request to the Spacelift API for metrics",
-			c.now().Sub(start).Seconds(), labels.EmptyLabels()),
+			time.Since(start).Seconds(), labels.EmptyLabels()),
 		buildInfo())
 	if err != nil {
 		return fams, fmt.Errorf("spacelift: %w", err)

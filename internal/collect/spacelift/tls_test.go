@@ -25,7 +25,7 @@ func TestCAFile(t *testing.T) {
 	}
 
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	block := &pem.Block{Type: "CERTIFICATE", Bytes: e.srv.Certificate().Raw}
+	block := &pem.Block{Type: "CERTIFICATE", Bytes: e.loop.Certificate().Raw}
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(block), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,6 @@ func TestCAFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.now = e.clock.Now
 	if _, err := c.Collect(t.Context()); err != nil {
 		t.Fatalf("Collect with ca_file: %v", err)
 	}
@@ -57,19 +56,21 @@ func TestCAFileWithoutCertificate(t *testing.T) {
 }
 
 func TestEmptySecretFile(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "secret")
-	if err := os.WriteFile(file, []byte("\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e := newEnv(t, "demo", func(_ *spacelifttest.Options, c *config.SpaceliftConfig) {
-		c.APIKeySecret = ""
-		c.APIKeySecretFile = file
+	inBubble(t, func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "secret")
+		if err := os.WriteFile(file, []byte("\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e := newEnv(t, "demo", func(_ *spacelifttest.Options, c *config.SpaceliftConfig) {
+			c.APIKeySecret = ""
+			c.APIKeySecretFile = file
+		})
+		_, err := e.collect(t)
+		if err == nil || !strings.Contains(err.Error(), "is empty") {
+			t.Fatalf("err = %v, want the empty secret file named", err)
+		}
+		if s := e.srv.Stats(); s.Exchanges != 0 {
+			t.Errorf("exchanged with an empty secret")
+		}
 	})
-	_, err := e.collect(t)
-	if err == nil || !strings.Contains(err.Error(), "is empty") {
-		t.Fatalf("err = %v, want the empty secret file named", err)
-	}
-	if s := e.srv.Stats(); s.Exchanges != 0 {
-		t.Errorf("exchanged with an empty secret")
-	}
 }

@@ -51,7 +51,6 @@ type Client struct {
 	base   string
 	ua     string
 	logger *slog.Logger
-	clock  push.Clock
 
 	mu     sync.Mutex
 	pushed map[string][]labels.Label // path -> grouping key, for delete_on_shutdown
@@ -70,7 +69,6 @@ func New(cfg *config.PushgatewayConfig, logger *slog.Logger, userAgent string) (
 		base:   strings.TrimSuffix(cfg.URL.String(), "/"),
 		ua:     userAgent,
 		logger: logger.With("destination", cfg.Name),
-		clock:  push.RealClock,
 		pushed: map[string][]labels.Label{},
 	}, nil
 }
@@ -114,7 +112,7 @@ func (d *delivery) Close() push.Report {
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	ctx, prog, stop := push.WithStall(ctx, d.opts.Stall, d.c.clock)
+	ctx, prog, stop := push.WithStall(ctx, d.opts.Stall)
 	defer stop()
 	return d.c.deliver(ctx, prog, d.groups)
 }
@@ -301,7 +299,7 @@ func (c *Client) send(ctx context.Context, r request) (sent, retried int, reason
 	// group is one to delete at shutdown.
 	c.pushed[r.path] = r.key
 	c.mu.Unlock()
-	retries, err := push.Retry(ctx, backoff, c.clock, func(attempt int) error {
+	retries, err := push.Retry(ctx, backoff, func(attempt int) error {
 		return c.do(ctx, r.method, r.path, contentType[c.cfg.Format], buf.Bytes(), attempt)
 	})
 	retried = retries * r.samples
@@ -344,7 +342,7 @@ func (c *Client) do(ctx context.Context, method, path, ctype string, payload []b
 	}
 	// 429 is not something a Pushgateway says, but a proxy in front of it
 	// may; its Retry-After is honoured.
-	_, err = push.Classifier{RetryOn429: true, Clock: c.clock}.Do(ctx, c.client, req)
+	_, err = push.Classifier{RetryOn429: true}.Do(ctx, c.client, req)
 	return err
 }
 
@@ -370,7 +368,7 @@ func (c *Client) Close(ctx context.Context) error {
 	var errs []error
 	for _, p := range paths {
 		// DELETE answers 202, also for a group that is already gone.
-		_, err := push.Retry(ctx, backoff, c.clock, func(attempt int) error {
+		_, err := push.Retry(ctx, backoff, func(attempt int) error {
 			return c.do(ctx, http.MethodDelete, p, "", nil, attempt)
 		})
 		if err != nil {

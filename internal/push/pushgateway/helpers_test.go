@@ -1,10 +1,8 @@
 package pushgateway
 
 import (
-	"context"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,35 +37,7 @@ func newTestClient(t *testing.T, url string, mutate func(*config.PushgatewayConf
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.clock = &fakeClock{now: time.Unix(1700000000, 0)}
 	return c, logs
-}
-
-// fakeClock makes backoff instant and counts the waits.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps int
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.sleeps++
-	c.mu.Unlock()
-	return ctx.Err()
-}
-
-func (c *fakeClock) Sleeps() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.sleeps
 }
 
 // series builds labels from name and k, v pairs.

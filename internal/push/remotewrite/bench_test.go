@@ -69,7 +69,7 @@ func BenchmarkWriter(b *testing.B) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	cl := newTestClient(&testing.T{}, testConfig(&testing.T{}, srv.URL, nil), nil, nil)
+	cl := newTestClient(&testing.T{}, testConfig(&testing.T{}, srv.URL, nil), nil)
 	f := benchFamily(100_000)
 	b.ReportAllocs()
 	for b.Loop() {

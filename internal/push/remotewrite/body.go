@@ -79,7 +79,7 @@ func (w *writer) sendPiece(body []byte, msg string, since int64) outcome {
 func (w *writer) attempts(body []byte, msg string, since int64, splitting bool) outcome {
 	var o outcome
 	big := &tooBig{c: w.c, msg: msg, body: body, accepted: since}
-	o.retries, o.err = push.Retry(w.ctx, w.backoff(), w.c.clock, func(attempt int) error {
+	o.retries, o.err = push.Retry(w.ctx, w.backoff(), func(attempt int) error {
 		var err error
 		o.res, err = w.c.wc.Store(w.ctx, body, msg, attempt)
 		if err == nil {

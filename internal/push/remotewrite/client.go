@@ -44,7 +44,6 @@ type Client struct {
 	cfg    *config.RemoteWriteConfig
 	wc     WriteClient
 	logger *slog.Logger
-	clock  push.Clock
 	// v1Only is set once the receiver has shown it does not speak 2.0;
 	// from then on this process sends it 1.0 (fallback.go).
 	v1Only atomic.Bool
@@ -105,7 +104,7 @@ func New(cfg *config.RemoteWriteConfig, logger *slog.Logger, userAgent string) (
 	if err != nil {
 		return nil, fmt.Errorf("remote_write %s: building HTTP client: %w", cfg.Name, err)
 	}
-	hc := &httpClient{cfg: cfg, client: client, url: cfg.URL.String(), ua: userAgent, clock: push.RealClock}
+	hc := &httpClient{cfg: cfg, client: client, url: cfg.URL.String(), ua: userAgent}
 	c := newClient(cfg, hc, logger)
 	if len(cfg.HeadersFromLabels) > 0 {
 		c.tenants = newTenants(c)
@@ -114,7 +113,7 @@ func New(cfg *config.RemoteWriteConfig, logger *slog.Logger, userAgent string) (
 }
 
 func newClient(cfg *config.RemoteWriteConfig, wc WriteClient, logger *slog.Logger) *Client {
-	return &Client{cfg: cfg, wc: wc, logger: logger.With("destination", cfg.Name), clock: push.RealClock}
+	return &Client{cfg: cfg, wc: wc, logger: logger.With("destination", cfg.Name)}
 }
 
 // Name implements push.Destination.
@@ -153,7 +152,6 @@ type httpClient struct {
 	client *http.Client
 	url    string
 	ua     string
-	clock  push.Clock
 }
 
 func (h *httpClient) Name() string { return h.cfg.Name }
@@ -200,7 +198,6 @@ func (c *httpClient) Store(ctx context.Context, body []byte, message string, att
 	ans, err := push.Classifier{
 		RetryOn429: c.cfg.QueueConfig.RetryOnRateLimit,
 		Permanent:  permanent5xx,
-		Clock:      c.clock,
 	}.Do(ctx, c.client, req)
 	if err != nil {
 		return Result{}, err

@@ -163,7 +163,7 @@ func TestFallback(t *testing.T) {
 				c.QueueConfig.MaxShards = 1
 			})
 			var logs bytes.Buffer
-			cl := newTestClient(t, cfg, &logs, nil)
+			cl := newTestClient(t, cfg, &logs)
 			var f metric.Family
 			f.Name, f.Type = "fb", "gauge"
 			for i := range n {
@@ -229,7 +229,7 @@ func TestFallbackConcurrentShards(t *testing.T) {
 		c.QueueConfig.MaxShards = 8
 	})
 	var logs testinfra.SyncBuffer
-	cl := newTestClient(t, cfg, &logs, nil)
+	cl := newTestClient(t, cfg, &logs)
 	f := benchFamily(500)
 	rep := pushtest.Deliver(t.Context(), cl, push.Options{}, []metric.Group{{Families: []metric.Family{f}}})
 	if rep.Sent != 500 || rep.DroppedTotal() != 0 {

@@ -220,7 +220,7 @@ func TestSplitDelivers(t *testing.T) {
 						c.QueueConfig.MinBackoff, c.QueueConfig.MaxBackoff = md(time.Millisecond), md(10*time.Millisecond)
 					})
 					var logs bytes.Buffer
-					cl := newTestClient(t, cfg, &logs, nil)
+					cl := newTestClient(t, cfg, &logs)
 					var q *spool.Queue
 					if spooled {
 						sp, err := spool.Open(t.Context(), t.TempDir(), spool.Options{})
@@ -307,7 +307,7 @@ func TestSplitAfter429s(t *testing.T) {
 		c.QueueConfig.MinBackoff, c.QueueConfig.MaxBackoff = md(time.Millisecond), md(5*time.Millisecond)
 	})
 	var logs bytes.Buffer
-	cl := newTestClient(t, cfg, &logs, nil)
+	cl := newTestClient(t, cfg, &logs)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	// "big" fills one shard's batch with 30 samples; the small family
@@ -336,7 +336,7 @@ func TestSplitAfter429s(t *testing.T) {
 	cl = newTestClient(t, testConfig(t, all.URL, func(c *config.RemoteWriteConfig) {
 		c.QueueConfig.MaxSamplesPerSend = 30
 		c.QueueConfig.MinBackoff, c.QueueConfig.MaxBackoff = md(time.Millisecond), md(5*time.Millisecond)
-	}), &logs, nil)
+	}), &logs)
 	ctx, cancel = context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	rep = pushtest.Deliver(ctx, cl, push.Options{}, []metric.Group{{Families: fams}})

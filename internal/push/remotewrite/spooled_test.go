@@ -52,7 +52,7 @@ func TestSpoolOutageAndReplay(t *testing.T) {
 		c.QueueConfig.MinBackoff = 1
 		c.QueueConfig.MaxBackoff = 1
 	})
-	cl := newTestClient(t, cfg, nil, nil)
+	cl := newTestClient(t, cfg, nil)
 	sp, err := spool.Open(t.Context(), t.TempDir(), spool.Options{})
 	if err != nil {
 		t.Fatal(err)

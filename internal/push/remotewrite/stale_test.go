@@ -35,7 +35,7 @@ func TestStaleMarkers(t *testing.T) {
 			Regex: relabel.MustNewRegexp("(.*)"), Replacement: "$1", Separator: ";", NameValidationScheme: model.UTF8Validation,
 		}}
 	})
-	cl := newTestClient(t, cfg, nil, nil)
+	cl := newTestClient(t, cfg, nil)
 	gauge := func(name string, v float64) metric.Family {
 		return metric.Gauge(name, "", v, labels.FromStrings("job", "liftpush"))
 	}

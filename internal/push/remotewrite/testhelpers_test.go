@@ -1,7 +1,6 @@
 package remotewrite
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -78,7 +77,7 @@ func testConfig(t *testing.T, rawURL string, mod func(*config.RemoteWriteConfig)
 	return &c
 }
 
-func newTestClient(t *testing.T, cfg *config.RemoteWriteConfig, logs io.Writer, clock *fakeClock) *Client {
+func newTestClient(t *testing.T, cfg *config.RemoteWriteConfig, logs io.Writer) *Client {
 	t.Helper()
 	if logs == nil {
 		logs = io.Discard
@@ -87,45 +86,7 @@ func newTestClient(t *testing.T, cfg *config.RemoteWriteConfig, logs io.Writer, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if clock != nil {
-		c.clock = clock
-		c.wc.(*httpClient).clock = clock
-	}
 	return c
-}
-
-// fakeClock is a virtual clock: Sleep returns at once and moves Now forward,
-// so backoff tables run in microseconds while deadlines still apply.
-type fakeClock struct {
-	mu     sync.Mutex
-	base   time.Time
-	offset time.Duration
-	sleeps []time.Duration
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{base: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.base.Add(c.offset)
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-	c.sleeps = append(c.sleeps, d)
-	return nil
-}
-
-func (c *fakeClock) waits() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
 }
 
 func md(d time.Duration) model.Duration { return model.Duration(d) }

@@ -32,7 +32,7 @@ func TestWireConformance(t *testing.T) {
 		// protocol's own (config validation refuses those).
 		c.Headers = map[string]commoncfg.Secret{"X-Scope-OrgID": "team-a"}
 	})
-	cl := newTestClient(t, cfg, nil, nil)
+	cl := newTestClient(t, cfg, nil)
 
 	const series, rounds = 20, 5
 	const t0 = int64(1_700_000_000_123)
@@ -152,7 +152,7 @@ remote_write:
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	cl := newTestClient(t, cfg, nil, nil)
+	cl := newTestClient(t, cfg, nil)
 	f := metric.Family{Name: "x", Samples: []metric.Sample{
 		{Labels: labels.FromStrings("__name__", "keep_me"), Value: 1, T: 1},
 		{Labels: labels.FromStrings("__name__", "drop_me_please"), Value: 2, T: 1},

@@ -192,7 +192,7 @@ func TestWireV2(t *testing.T) {
 		c.QueueConfig.MaxSamplesPerSend = 3
 		c.QueueConfig.MaxShards = 2
 	})
-	cl := newTestClient(t, cfg, nil, nil)
+	cl := newTestClient(t, cfg, nil)
 	const t0 = 1_700_000_000_123
 	fams := v2Families(t0)
 	rep := pushtest.Deliver(t.Context(), cl, push.Options{}, []metric.Group{{Families: fams}})

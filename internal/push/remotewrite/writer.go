@@ -88,7 +88,7 @@ func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
 	if c.tenants != nil {
 		return c.tenants.deliver(ctx, opts)
 	}
-	ctx, prog, stop := push.WithStall(ctx, opts.Stall, c.clock)
+	ctx, prog, stop := push.WithStall(ctx, opts.Stall)
 	w := &writer{
 		c:       c,
 		ctx:     ctx,

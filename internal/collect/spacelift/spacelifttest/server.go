@@ -42,11 +42,8 @@ type Options struct {
 	KeyID, Secret string
 	// TokenTTL is the lifetime of issued tokens (default 1h).
 	TokenTTL time.Duration
-	// Now is the server's clock (default time.Now); tests share one with
-	// the collector to move time without sleeping.
-	Now func() time.Time
 	// Data is the account, as returned by Fixture. A usage without
-	// billingPeriodStart or End gets BillingPeriod(Now()).
+	// billingPeriodStart or End gets BillingPeriod(time.Now()).
 	Data map[string]any
 	// TLS serves https with httptest's self-signed certificate (see
 	// Server.Certificate), to test ca_file.
@@ -113,9 +110,6 @@ func NewHandler(opts Options) (*Handler, error) {
 	}
 	if opts.TokenTTL == 0 {
 		opts.TokenTTL = time.Hour
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
 	}
 	if opts.Data == nil {
 		opts.Data = map[string]any{}
@@ -310,7 +304,7 @@ func (h *Handler) execute(r *http.Request, req request, mode Mode) response {
 				h.stats.StackSearches++
 			}
 		}
-		root = withBillingPeriod(h.opts.Data, h.opts.Now())
+		root = withBillingPeriod(h.opts.Data, time.Now())
 	}
 	data := e.selectionSet(root, rootType, op.SelectionSet, nil)
 	if data == nil {
@@ -338,7 +332,7 @@ func (h *Handler) mutationRoot(op *ast.OperationDefinition, vars map[string]any)
 			root["apiKeyUser"] = nil
 			continue
 		}
-		until := h.opts.Now().Add(h.opts.TokenTTL).Truncate(time.Second)
+		until := time.Now().Add(h.opts.TokenTTL).Truncate(time.Second)
 		jwt := h.issue(id, until)
 		h.tokens[jwt] = until
 		root["apiKeyUser"] = map[string]any{"id": id, "jwt": jwt, "validUntil": float64(until.Unix())}
@@ -365,7 +359,7 @@ func (h *Handler) authorized(r *http.Request) bool {
 		return false
 	}
 	until, ok := h.tokens[tok]
-	return ok && h.opts.Now().Before(until)
+	return ok && time.Now().Before(until)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,20 +1,23 @@
 package spacelifttest
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
-func post(t *testing.T, s *Server, token, body string) (int, string) {
+// post sends body to the fake at url with client.
+func post(t *testing.T, client *http.Client, url, token, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.URL+"/graphql", strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, url+"/graphql", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +25,7 @@ func post(t *testing.T, s *Server, token, body string) (int, string) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,18 +42,12 @@ func gql(query string, vars map[string]any) string {
 	return string(b)
 }
 
-func newTestServer(t *testing.T, now func() time.Time) (*Server, string) {
+const exchangeDoc = `mutation($id: ID!, $secret: String!) { apiKeyUser(id: $id, secret: $secret) { jwt validUntil } }`
+
+// exchange gets a token for key k, secret s from the fake at url.
+func exchange(t *testing.T, client *http.Client, url string) (jwt string, validUntil int64) {
 	t.Helper()
-	data, err := Fixture("demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewServer(Options{KeyID: "k", Secret: "s", TokenTTL: time.Minute, Now: now, Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	_, body := post(t, s, "", gql(`mutation($id: ID!, $secret: String!) { apiKeyUser(id: $id, secret: $secret) { jwt validUntil } }`, map[string]any{"id": "k", "secret": "s"}))
+	_, body := post(t, client, url, "", gql(exchangeDoc, map[string]any{"id": "k", "secret": "s"}))
 	var out struct {
 		Data struct {
 			APIKeyUser struct {
@@ -62,16 +59,37 @@ func newTestServer(t *testing.T, now func() time.Time) (*Server, string) {
 	if err := json.Unmarshal([]byte(body), &out); err != nil || out.Data.APIKeyUser.JWT == "" {
 		t.Fatalf("token exchange: %v %s", err, body)
 	}
-	if got, want := out.Data.APIKeyUser.ValidUntil, now().Add(time.Minute).Unix(); got != want {
-		t.Errorf("validUntil = %d, want %d", got, want)
+	return out.Data.APIKeyUser.JWT, out.Data.APIKeyUser.ValidUntil
+}
+
+func testOptions(t *testing.T) Options {
+	t.Helper()
+	data, err := Fixture("demo")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return s, out.Data.APIKeyUser.JWT
+	return Options{KeyID: "k", Secret: "s", TokenTTL: time.Minute, Data: data}
+}
+
+func newTestServer(t *testing.T) (*Server, string) {
+	t.Helper()
+	s, err := NewServer(testOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	before := time.Now()
+	tok, until := exchange(t, http.DefaultClient, s.URL)
+	after := time.Now()
+	// The fake truncates validUntil to the second.
+	if lo, hi := before.Add(time.Minute).Unix(), after.Add(time.Minute).Unix(); until < lo || until > hi {
+		t.Errorf("validUntil = %d, want a minute from the exchange, %d to %d", until, lo, hi)
+	}
+	return s, tok
 }
 
 func TestServerBehaviour(t *testing.T) {
-	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	s, tok := newTestServer(t, clock)
+	s, tok := newTestServer(t)
 	for _, tc := range []struct {
 		name, token, body string
 		status            int
@@ -106,7 +124,7 @@ func TestServerBehaviour(t *testing.T) {
 				resp.Body.Close()
 				status, body = resp.StatusCode, string(b)
 			} else {
-				status, body = post(t, s, tc.token, tc.body)
+				status, body = post(t, http.DefaultClient, s.URL, tc.token, tc.body)
 			}
 			if status != tc.status {
 				t.Errorf("status %d, want %d", status, tc.status)
@@ -120,19 +138,41 @@ func TestServerBehaviour(t *testing.T) {
 	// A field error in a non-null root nulls all of data; in a nullable
 	// root only that root.
 	s.SetMode(Mode{FieldErrors: map[string]string{"Usage.usedSeats": "boom", "SpaceliftMetrics.hasRuns": "bang"}})
-	_, body := post(t, s, tok, gql(`{ usage { usedSeats } workerPools { id } }`, nil))
+	_, body := post(t, http.DefaultClient, s.URL, tok, gql(`{ usage { usedSeats } workerPools { id } }`, nil))
 	if want := `{"data":null,"errors":[{"message":"boom","path":["usage","usedSeats"]}]}`; body != want {
 		t.Errorf("non-null propagation:\n got %s\nwant %s", body, want)
 	}
-	_, body = post(t, s, tok, gql(`{ metrics { hasRuns } publicWorkerPool { busyWorkers } }`, nil))
+	_, body = post(t, http.DefaultClient, s.URL, tok, gql(`{ metrics { hasRuns } publicWorkerPool { busyWorkers } }`, nil))
 	if want := `{"data":{"metrics":null,"publicWorkerPool":{"busyWorkers":3}},"errors":[{"message":"bang","path":["metrics","hasRuns"]}]}`; body != want {
 		t.Errorf("nullable propagation:\n got %s\nwant %s", body, want)
 	}
-	s.SetMode(Mode{})
+}
 
-	// Tokens expire on the server's clock.
-	now = now.Add(2 * time.Minute)
-	if _, body := post(t, s, tok, gql(`{ workerPools { id } }`, nil)); !bytes.Contains([]byte(body), []byte("unauthorized")) {
-		t.Errorf("expired token accepted: %s", body)
-	}
+// Tokens expire on the server's clock: in a synctest bubble, over a pipe,
+// a token of a minute works until its last second and not at the minute.
+func TestTokenExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h, err := NewHandler(testOptions(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := testinfra.NewPipeServer(t, h)
+		client := &http.Client{Transport: srv.Transport()}
+		tok, until := exchange(t, client, srv.URL)
+		if want := time.Now().Add(time.Minute).Unix(); until != want {
+			t.Errorf("validUntil = %d, want %d, a minute from now", until, want)
+		}
+		query := gql(`{ workerPools { id } }`, nil)
+		time.Sleep(time.Minute - time.Second)
+		if _, body := post(t, client, srv.URL, tok, query); strings.Contains(body, "unauthorized") {
+			t.Errorf("token refused a second before it expires: %s", body)
+		}
+		time.Sleep(time.Second)
+		if _, body := post(t, client, srv.URL, tok, query); !strings.Contains(body, "unauthorized") {
+			t.Errorf("expired token accepted: %s", body)
+		}
+		if st := h.Stats(); st.Exchanges != 1 || st.Queries != 1 || st.Unauthorized != 1 {
+			t.Errorf("exchanges=%d queries=%d unauthorized=%d, want 1 each", st.Exchanges, st.Queries, st.Unauthorized)
+		}
+	})
 }
