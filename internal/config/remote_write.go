@@ -22,18 +22,18 @@ type RemoteWriteConfig struct {
 	// Name labels the destination's self-metrics and log lines and keys
 	// its spool directory (DirName). Left empty, Config.SetDefaults
 	// derives it from the URL: remote_write/<host><path>.
-	Name                string                      `yaml:"name,omitempty"`
-	URL                 *commoncfg.URL              `yaml:"url"`
-	RemoteTimeout       model.Duration              `yaml:"remote_timeout"`
-	Headers             map[string]commoncfg.Secret `yaml:"headers,omitempty"`
+	Name          string                      `yaml:"name,omitempty"`
+	URL           *commoncfg.URL              `yaml:"url"`
+	RemoteTimeout model.Duration              `yaml:"remote_timeout"`
+	Headers       map[string]commoncfg.Secret `yaml:"headers,omitempty"`
 	// HeadersFromLabels maps a header to the label whose value it takes,
 	// series by series: {X-Scope-OrgID: team} sends each team's series
 	// in requests of their own (issue 19). Not a Prometheus key.
-	HeadersFromLabels map[string]string `yaml:"headers_from_labels,omitempty"`
-	ProtobufMessage     string                      `yaml:"protobuf_message"`
-	WriteRelabelConfigs []*relabel.Config           `yaml:"write_relabel_configs,omitempty"`
-	QueueConfig         QueueConfig                 `yaml:"queue_config"`
-	HTTPClientConfig    commoncfg.HTTPClientConfig  `yaml:",inline"`
+	HeadersFromLabels   map[string]string          `yaml:"headers_from_labels,omitempty"`
+	ProtobufMessage     string                     `yaml:"protobuf_message"`
+	WriteRelabelConfigs []*relabel.Config          `yaml:"write_relabel_configs,omitempty"`
+	QueueConfig         QueueConfig                `yaml:"queue_config"`
+	HTTPClientConfig    commoncfg.HTTPClientConfig `yaml:",inline"`
 }
 
 // QueueConfig tunes batching, parallelism and retries of one remote-write

@@ -56,7 +56,7 @@ func (c *Client) notV2(res Result, err error, sent int) string {
 // take the 2.0 message itself rather than the data in it.
 var (
 	v2Words      = []string{"content-type", "content type", "protobuf", "proto message", "proto:", "remote write 2", "remote-write 2", "rw2", "write.v2", "unsupported media"}
-	refusalWords = []string{"unsupported", "not supported", "not accepted", "unknown", "not implemented", "expected", "invalid", "wiretype", "illegal", "cannot parse", "unmarshal"}
+	refusalWords = []string{"unsupported", "not supported", "not accepted", "unknown", "not implemented", "expected", "invalid", "wiretype", "illegal", "cannot parse", "unmarshal", "in non-remote write"}
 )
 
 // refusesV2 reads a 400's body for a refusal of the 2.0 message.

@@ -48,6 +48,9 @@ func TestNotV2(t *testing.T) {
 			"HTTP 400 refusing the 2.0 message: remote write 2.0 is not supported"},
 		{"400 decoding 2.0 as 1.0", false, Result{}, bad("proto: wrong wireType = 2 for field Timestamp"), 3,
 			"HTTP 400 refusing the 2.0 message: proto: wrong wireType = 2 for field Timestamp"},
+		// Mimir's words for a body that is not the message its header names.
+		{"400 Mimir's message mismatch", false, Result{}, bad("proto: Remote Write 1.0 field Timeseries in non-Remote Write 1.0 message"), 3,
+			"HTTP 400 refusing the 2.0 message: proto: Remote Write 1.0 field Timeseries in non-Remote Write 1.0 message"},
 		{"400 once 2.0 was taken is about the data", true, Result{}, bad("remote write 2.0 is not supported"), 3, ""},
 		{"network error", false, Result{}, errors.New("connection refused"), 3, ""},
 	} {

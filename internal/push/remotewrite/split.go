@@ -40,9 +40,11 @@ type splitError struct {
 func (e *splitError) Error() string { return e.why + ": " + e.err.Error() }
 func (e *splitError) Unwrap() error { return e.err }
 
-// burstRE reads Mimir's ingestion-rate refusal, which names the tenant's
-// burst: "... set to 1000 items/s with a maximum allowed burst of 1500".
-var burstRE = regexp.MustCompile(`ingestion rate limit, set to [^ ]+ items/s with a maximum allowed burst of (\d+)`)
+// burstRE reads Mimir's refusals that name the tenant's burst: the rate
+// limit ("... set to 1000 items/s with a maximum allowed burst of 1500") and,
+// for a request bigger than the burst, "the tenant exceeded the ingestion
+// burst size limit, set to 1500, with 2000 items".
+var burstRE = regexp.MustCompile(`(?:ingestion rate limit, set to [^ ]+ items/s with a maximum allowed burst of|ingestion burst size limit, set to) (\d+)`)
 
 // tooBig watches the answers to one body: a 413, a 429 whose burst is below
 // the body's items, or a run of 429s while other requests get through.

@@ -155,7 +155,13 @@ func (m *mimirLike) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if n := items(msg, body); m.burst > 0 && n > m.burst {
 		m.refused++
 		w.Header().Set("Retry-After", "0")
-		http.Error(w, fmt.Sprintf("the request has been rejected because the tenant exceeded the ingestion rate limit, set to 1000 items/s with a maximum allowed burst of %d. This limit is applied on the total number of samples, exemplars and metadata received across all distributors (err-mimir-tenant-max-ingestion-rate)", m.burst), http.StatusTooManyRequests)
+		// Mimir's two wordings: a request over the burst (seen from a
+		// real Mimir), and the rate limit that names the burst.
+		text := fmt.Sprintf("the request has been rejected because the tenant exceeded the ingestion burst size limit, set to %d, with %d items. This limit is applied on the total number of samples, exemplars and metadata received across all distributors (err-mimir-tenant-max-ingestion-rate)", m.burst, n)
+		if m.refused%2 == 0 {
+			text = fmt.Sprintf("the request has been rejected because the tenant exceeded the ingestion rate limit, set to 1000 items/s with a maximum allowed burst of %d. This limit is applied on the total number of samples, exemplars and metadata received across all distributors (err-mimir-tenant-max-ingestion-rate)", m.burst)
+		}
+		http.Error(w, text, http.StatusTooManyRequests)
 		return
 	}
 	raw, err := snappy.Decode(nil, body)
