@@ -35,7 +35,9 @@ replace github.com/prometheus/otlptranslator => github.com/grafana/mimir-otlptra
 MOD
 printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/grafana/mimir/cmd/mimir"\n' > tools.go
 go mod tidy >&2
-go build -trimpath -ldflags '-s -w' -o "$out.tmp" github.com/grafana/mimir/cmd/mimir
+vpkg=github.com/grafana/mimir/pkg/util/version
+go build -trimpath -ldflags "-s -w -X $vpkg.Version=main-2026-04-23 -X $vpkg.Branch=main -X $vpkg.Revision=${version##*-}" \
+	-o "$out.tmp" github.com/grafana/mimir/cmd/mimir
 mv "$out.tmp" "$out"
 "$out" -version 2>&1 | head -1 >&2
 echo "$out"
