@@ -40,6 +40,11 @@ type exchange struct {
 
 	status  int
 	written string // X-Prometheus-Remote-Write-Samples-Written, "" if absent
+	// retryAttempt is the request's Retry-Attempt header, retryAfter the
+	// answer's Retry-After; "" if absent.
+	retryAttempt, retryAfter string
+	body                     string    // the first 1 KiB of a non-2xx answer
+	at                       time.Time // when the request arrived
 }
 
 // rwProxy is a pass-through remote-write proxy (httputil.ReverseProxy) that
@@ -66,21 +71,41 @@ func startRWProxy(t *testing.T, target string) *rwProxy {
 			r.Out.URL.Scheme, r.Out.URL.Host, r.Out.URL.Path = u.Scheme, u.Host, u.Path
 			r.Out.Host = u.Host
 		},
+		// The receiver down: a load balancer's 502, recorded, not logged.
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			ex := r.Context().Value(exchangeKey{}).(*exchange)
+			p.mu.Lock()
+			ex.status, ex.body = http.StatusBadGateway, err.Error()
+			p.mu.Unlock()
+			w.WriteHeader(http.StatusBadGateway)
+		},
 		ModifyResponse: func(resp *http.Response) error {
 			ex := resp.Request.Context().Value(exchangeKey{}).(*exchange)
+			var body []byte
+			if resp.StatusCode/100 != 2 {
+				b, err := io.ReadAll(resp.Body)
+				if err != nil {
+					return err
+				}
+				resp.Body = io.NopCloser(bytes.NewReader(b))
+				body = b[:min(len(b), 1024)]
+			}
 			p.mu.Lock()
 			ex.status, ex.written = resp.StatusCode, resp.Header.Get("X-Prometheus-Remote-Write-Samples-Written")
+			ex.retryAfter, ex.body = resp.Header.Get("Retry-After"), string(body)
 			p.mu.Unlock()
 			return nil
 		},
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		at := time.Now()
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		ex, err := decodeExchange(r.Header, body)
+		ex.at = at
 		if err != nil {
 			t.Errorf("proxy: undecodable request: %v", err)
 		}
@@ -100,6 +125,8 @@ func decodeExchange(h http.Header, body []byte) (*exchange, error) {
 		v2:      strings.Contains(h.Get("Content-Type"), "proto=io.prometheus.write.v2.Request"),
 		version: h.Get("X-Prometheus-Remote-Write-Version"),
 		meta:    map[string]string{},
+
+		retryAttempt: h.Get("Retry-Attempt"),
 	}
 	raw, err := snappy.Decode(nil, body)
 	if err != nil {

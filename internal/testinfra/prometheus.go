@@ -27,6 +27,9 @@ type Prometheus struct {
 	// proc is the server's process, when StartPrometheus started it: only
 	// then can Stop and Start take it down and bring it back.
 	proc *promProcess
+	// orgID, when set, goes in X-Scope-OrgID: the query API of one Mimir
+	// tenant (see Mimir.Tenant).
+	orgID string
 }
 
 // WriteURL is the remote-write endpoint.
@@ -100,8 +103,9 @@ func StartPrometheusWith(t testing.TB, opts PrometheusOptions) *Prometheus {
 	return p
 }
 
-// promProcess is the process of a restartable Prometheus: the same
-// binary and arguments, so the same port and TSDB, each time it starts.
+// promProcess is the process of a restartable server (Prometheus, Mimir):
+// the same binary and arguments, so the same ports and data, each time it
+// starts.
 type promProcess struct {
 	bin, dir string
 	args     []string
@@ -120,7 +124,7 @@ func (pp *promProcess) start(t testing.TB) {
 		select {
 		case <-pp.done:
 		default:
-			t.Fatalf("prometheus (pid %d) is already running", pp.cmd.Process.Pid)
+			t.Fatalf("%s (pid %d) is already running", pp.name(), pp.cmd.Process.Pid)
 		}
 	}
 	cmd := exec.Command(pp.bin, pp.args...)
@@ -146,19 +150,21 @@ func (pp *promProcess) stop(t testing.TB, within time.Duration) {
 	cmd, done := pp.cmd, pp.done
 	pp.mu.Unlock()
 	if done == nil {
-		t.Fatal("prometheus was never started")
+		t.Fatalf("%s was never started", pp.name())
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		t.Fatalf("stopping prometheus (pid %d): %v", cmd.Process.Pid, err)
+		t.Fatalf("stopping %s (pid %d): %v", pp.name(), cmd.Process.Pid, err)
 	}
 	select {
 	case <-done:
 	case <-time.After(within):
 		_ = cmd.Process.Kill()
 		<-done
-		t.Fatalf("prometheus (pid %d) still running %s after SIGTERM; killed it", cmd.Process.Pid, within)
+		t.Fatalf("%s (pid %d) still running %s after SIGTERM; killed it", pp.name(), cmd.Process.Pid, within)
 	}
 }
+
+func (pp *promProcess) name() string { return filepath.Base(pp.bin) }
 
 // kill ends the running process, if any, and waits for it.
 func (pp *promProcess) kill() {
@@ -229,7 +235,14 @@ type queryResult struct {
 // query runs q through /api/v1/query and checks the result type.
 func (p *Prometheus) query(t testing.TB, q, resultType string) []queryResult {
 	t.Helper()
-	resp, err := http.Get(p.URL + "/api/v1/query?query=" + url.QueryEscape(q))
+	req, err := http.NewRequest(http.MethodGet, p.URL+"/api/v1/query?query="+url.QueryEscape(q), nil)
+	if err != nil {
+		t.Fatalf("query %q: %v", q, err)
+	}
+	if p.orgID != "" {
+		req.Header.Set("X-Scope-OrgID", p.orgID)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("query %q: %v", q, err)
 	}
@@ -243,7 +256,7 @@ func (p *Prometheus) query(t testing.TB, q, resultType string) []queryResult {
 		} `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatalf("query %q: decoding: %v", q, err)
+		t.Fatalf("query %q: %s, decoding: %v", q, resp.Status, err)
 	}
 	if body.Status != "success" {
 		t.Fatalf("query %q: %s", q, body.Error)
