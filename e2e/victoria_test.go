@@ -8,11 +8,13 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/liftpush/liftpush/internal/collect/kubernetes"
+	"github.com/liftpush/liftpush/internal/collect/spacelift/spacelifttest"
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/exposition"
 	"github.com/liftpush/liftpush/internal/metric"
@@ -69,9 +71,18 @@ func TestE2EVictoriaSpacelift(t *testing.T) {
 remote_write:
   - url: `+vm.WriteURL()+`
 `)
+	before := time.Now()
 	res := testinfra.Run(t, nil, "run", "--once", "--config.file="+cfg)
 	if res.ExitCode != 0 {
 		t.Fatalf("exit code %d, want 0", res.ExitCode)
+	}
+	// The fake answers the billing period of the day it runs (a month
+	// may turn during the run); the golden holds the one its unit test
+	// was pinned to.
+	periods := map[float64]bool{}
+	for _, at := range []time.Time{before, time.Now()} {
+		start, end := spacelifttest.BillingPeriod(at)
+		periods[float64(start.Unix())], periods[float64(end.Unix())] = true, true
 	}
 	golden, err := os.ReadFile(filepath.Join("..", "internal", "collect", "spacelift", "testdata", "demo.prom"))
 	if err != nil {
@@ -89,12 +100,20 @@ remote_write:
 		if _, ok := m["goversion"]; ok {
 			m["goversion"] = "<goversion>"
 		}
-		if m["__name__"] == "spacelift_scrape_duration_seconds" {
+		switch m["__name__"] {
+		case "spacelift_scrape_duration_seconds":
+			*v = 0
+		case "spacelift_current_billing_period_start_timestamp_seconds", "spacelift_current_billing_period_end_timestamp_seconds":
 			*v = 0
 		}
 	}
 	want := familyKeys(fams, normalise)
 	got := vm.QueryWait(t, `{__name__=~"spacelift_.+"}`, len(want))
+	for _, s := range got {
+		if name := s.Metric["__name__"]; strings.HasPrefix(name, "spacelift_current_billing_period_") && strings.HasSuffix(name, "_timestamp_seconds") && !periods[s.Value] {
+			t.Errorf("%s = %g, want the billing period of the day of the run (%v)", name, s.Value, periods)
+		}
+	}
 	if diff := cmp.Diff(want, instantKeys(got, normalise)); diff != "" {
 		t.Errorf("VictoriaMetrics holds (-golden +got):\n%s", diff)
 	}
