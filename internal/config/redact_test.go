@@ -164,7 +164,7 @@ func TestBinaryCheckConfigBad(t *testing.T) {
 	if res.ExitCode != 2 {
 		t.Errorf("check-config on a bad file: exit %d, want 2", res.ExitCode)
 	}
-	want := "liftpush: invalid " + file + ":\n  remote_write[0]: headers: \"content-type\" is set by liftpush and cannot be overridden; use basic_auth or authorization for credentials\n" +
+	want := "liftpush: invalid " + file + ":\n  remote_write[0]: headers: \"content-type\" is set by liftpush and cannot be overridden; for credentials use basic_auth, authorization, oauth2, sigv4, azuread or google_iam\n" +
 		"  no source configured: add a scrape_configs, spacelift or kubernetes block, or pass --scrape.url, --spacelift.endpoint or --kubernetes.enabled\n"
 	if res.Stderr != want {
 		t.Errorf("stderr = %q, want %q", res.Stderr, want)
