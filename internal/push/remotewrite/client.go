@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/liftpush/liftpush/internal/config"
@@ -55,6 +54,8 @@ type Client struct {
 	// last holds the data series of the last cycle, after relabelling,
 	// for staleness markers.
 	last map[uint64]labels.Labels
+
+	metaSchedule metadataSchedule
 }
 
 // swapSeries records the series of this cycle and returns the last one's.
@@ -92,12 +93,15 @@ func New(cfg *config.RemoteWriteConfig, logger *slog.Logger, userAgent string) (
 	if _, ok := formats[cfg.ProtobufMessage]; !ok {
 		return nil, fmt.Errorf("remote_write %s: protobuf_message %q is not supported", cfg.Name, cfg.ProtobufMessage)
 	}
-	client, err := commoncfg.NewClientFromConfig(cfg.HTTPClientConfig, cfg.Name)
+	client, err := newHTTPClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("remote_write %s: building HTTP client: %w", cfg.Name, err)
 	}
-	hc := &httpClient{cfg: cfg, client: client, url: cfg.URL.String(), ua: userAgent, clock: push.RealClock}
-	return newClient(cfg, hc, logger), nil
+	var wc WriteClient = &httpClient{cfg: cfg, client: client, url: cfg.URL.String(), ua: userAgent, clock: push.RealClock}
+	if cfg.LogFailedRequests {
+		wc = &failedRequestLogger{WriteClient: wc, logger: logger.With("destination", cfg.Name)}
+	}
+	return newClient(cfg, wc, logger), nil
 }
 
 func newClient(cfg *config.RemoteWriteConfig, wc WriteClient, logger *slog.Logger) *Client {
