@@ -148,7 +148,7 @@ func (c *Config) SetDirectory(dir string) {
 		s.HTTPClientConfig.SetDirectory(dir)
 	}
 	for _, rw := range c.RemoteWrite {
-		rw.HTTPClientConfig.SetDirectory(dir)
+		rw.SetDirectory(dir)
 	}
 	for _, pg := range c.Pushgateway {
 		pg.HTTPClientConfig.SetDirectory(dir)

@@ -52,6 +52,7 @@ func TestGoodConfigValues(t *testing.T) {
 	if diff := cmp.Diff(QueueConfig{
 		MaxSamplesPerSend: 500, MaxShards: 2,
 		MinBackoff: model.Duration(100 * time.Millisecond), MaxBackoff: model.Duration(10 * time.Second),
+		Capacity: 10000, MinShards: 1, BatchSendDeadline: model.Duration(5 * time.Second),
 	}, rw.QueueConfig); diff != "" {
 		t.Errorf("queue_config (-want +got):\n%s", diff)
 	}
@@ -111,6 +112,7 @@ func TestBadConfigs(t *testing.T) {
 	const rwURL = `url "http://localhost:9090/api/v1/write"`
 	const rwHint = "set the receiver's write endpoint, e.g. https://prometheus.example.com/api/v1/write"
 	const durHint = "; use a positive duration such as 30s, 1m or 1h30m"
+	const oneCredential = "only one kind of credentials may be set (one of basic_auth, authorization, oauth2, sigv4, azuread or google_iam); keep the one the receiver expects"
 	tests := map[string]string{
 		"global-unknown-key.bad.yml":             `parsing YAML: line 3: unknown key "schedul"`,
 		"spool-bad-size.bad.yml":                 `parsing YAML: spool.max_size: "lots" is not a size; use a number with a unit such as 512MiB or 2GiB`,
@@ -131,8 +133,8 @@ func TestBadConfigs(t *testing.T) {
 		"rw-bad-scheme.bad.yml":                   `remote_write[0]: url: "ftp://user:xxxxx@example.com/write" must start with http:// or https://; ` + rwHint,
 		"rw-no-host.bad.yml":                      `remote_write[0]: url: "http:///api/v1/write" has no host; ` + rwHint,
 		"rw-unparsable-url.bad.yml":               `parsing YAML: remote_write: parse "http://[::1/write": missing ']' in host`,
-		"rw-reserved-header.bad.yml":              `remote_write[0]: headers: "content-type" is set by liftpush and cannot be overridden; use basic_auth or authorization for credentials`,
-		"rw-authorization-header.bad.yml":         `remote_write[0]: headers: "Authorization" is set by liftpush and cannot be overridden; use basic_auth or authorization for credentials`,
+		"rw-reserved-header.bad.yml":              `remote_write[0]: headers: "content-type" is set by liftpush and cannot be overridden; for credentials use basic_auth, authorization, oauth2, sigv4, azuread or google_iam`,
+		"rw-authorization-header.bad.yml":         `remote_write[0]: headers: "Authorization" is set by liftpush and cannot be overridden; for credentials use basic_auth, authorization, oauth2, sigv4, azuread or google_iam`,
 		"rw-bad-relabel.bad.yml":                  `parsing YAML: remote_write (` + rwURL + "): error parsing regexp: missing closing ): `^(?s:go_()$`",
 		"rw-relabel-missing-target.bad.yml":       `remote_write[0]: write_relabel_configs[0]: relabel configuration for replace action requires 'target_label' value`,
 		"rw-protobuf-unknown.bad.yml":             `remote_write[0]: protobuf_message: unknown message "WriteRequest"; use "prometheus.WriteRequest" (remote-write 1.0) or "io.prometheus.write.v2.Request" (2.0, falls back to 1.0 where the receiver lacks it)`,
@@ -145,7 +147,25 @@ func TestBadConfigs(t *testing.T) {
 			`remote_write[1]: empty entry; fill it in or remove the lone "-"`,
 		"rw-empty-relabel-rule.bad.yml": `scrape_configs[0] (job "a"): metric_relabel_configs[0]: empty rule; fill it in or remove the lone "-"` + lineBreak +
 			`remote_write[0]: write_relabel_configs[0]: empty rule; fill it in or remove the lone "-"`,
-		"rw-duplicate-name.bad.yml": `remote_write[1].name: "prom" is already used by remote_write[0]; give each destination a unique name`,
+		"rw-two-credentials.bad.yml":   `remote_write[0]: basic_auth, sigv4: ` + oneCredential,
+		"rw-three-credentials.bad.yml": `remote_write[0]: authorization, azuread, google_iam: ` + oneCredential,
+		"rw-send-exemplars.bad.yml": `remote_write[0]: send_exemplars: true is not supported: liftpush keeps no exemplars (its collectors parse samples only), so none could be sent; remove the key or set it to false` + lineBreak +
+			`remote_write[0]: send_native_histograms: true is not supported: liftpush sends histograms as classic _bucket/_sum/_count series and skips native ones when it scrapes; remove the key or set it to false, and expose classic buckets`,
+		"rw-sigv4-half-keys.bad.yml":       `remote_write[0]: sigv4: access_key and secret_key go together: set both, or neither to use the AWS default credential chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, IRSA's web identity token, the instance role)`,
+		"rw-sigv4-external-id.bad.yml":     `remote_write[0]: sigv4: external_id can only be used with role_arn`,
+		"rw-azuread-no-method.bad.yml":     `remote_write[0]: azuread: no way to get a token; set one of managed_identity, workload_identity, oauth, sdk or certificate`,
+		"rw-azuread-bad-cloud.bad.yml":     `remote_write[0]: azuread.cloud: unknown cloud "AzureMoon"; use AzurePublic (the default), AzureChina or AzureGovernment`,
+		"rw-azuread-two-methods.bad.yml":   `remote_write[0]: azuread.managed_identity, azuread.sdk: only one way to get a token may be set; keep one`,
+		"rw-azuread-bad-client-id.bad.yml": `remote_write[0]: azuread.managed_identity.client_id: "not-a-uuid" is not a UUID; set the user-assigned identity's client ID, or remove it for the system-assigned identity`,
+		"rw-bad-queue-keys.bad.yml": `remote_write[0]: metadata_config.send_interval: must be positive when send is true, got 0s; e.g. 1m` + lineBreak +
+			`remote_write[0]: metadata_config.max_samples_per_send: must be positive when send is true, got 0; e.g. 2000` + lineBreak +
+			`remote_write[0]: queue_config.min_shards: 5 is more than max_shards 4; lower min_shards or raise max_shards (liftpush's max_shards defaults to 4, Prometheus' to 50)` + lineBreak +
+			`remote_write[0]: queue_config.capacity: must be positive, got 0; remove the key (a delivery holds at most two batches per shard, see README)`,
+		"rw-zero-min-shards.bad.yml": `remote_write[0]: queue_config.min_shards: must be positive, got 0`,
+		"rw-secret-ref.bad.yml": `remote_write[0]: basic_auth.password_ref: "vault/liftpush" names a secret manager's secret, and liftpush has none; use basic_auth.password_file instead` + lineBreak +
+			`remote_write[0]: tls_config.ca_ref: "vault/ca" names a secret manager's secret, and liftpush has none; use tls_config.ca_file instead`,
+		"rw-reserved-amz-header.bad.yml": `remote_write[0]: headers: "X-Amz-Date" is set by liftpush and cannot be overridden; for credentials use basic_auth, authorization, oauth2, sigv4, azuread or google_iam`,
+		"rw-duplicate-name.bad.yml":      `remote_write[1].name: "prom" is already used by remote_write[0]; give each destination a unique name`,
 		"rw-duplicate-name-across-kinds.bad.yml": `pushgateway[0].name: "local" is already used by remote_write[1]; give each destination a unique name` + lineBreak +
 			`pushgateway[1].name: "local" is already used by remote_write[1]; give each destination a unique name`,
 

@@ -35,6 +35,10 @@ func (c *ScrapeConfig) SetDefaults() {
 // Config.SetDefaults gives them.
 func (c *RemoteWriteConfig) SetDefaults() {
 	setRelabelDefaults(c.WriteRelabelConfigs)
+	if c.AzureAD != nil {
+		// azuread's default cloud and workload identity token file.
+		c.AzureAD.AzureADConfig = *c.AzureAD.withDefaults()
+	}
 }
 
 // SetDefaults takes the job from global.job when the entry has none, and

@@ -22,6 +22,8 @@ var secrets = []string{
 	"SECRET-header-value",
 	"SECRET-scrape-password",
 	"SECRET-proxy-password",
+	"SECRET-sigv4-secret-key",
+	"SECRET-azuread-client-secret",
 }
 
 // redactConfig has a secret in every place the config can hold one. addr
@@ -57,6 +59,20 @@ remote_write:
       client_id: liftpush
       client_secret: SECRET-oauth2-client-secret
       token_url: http://%[1]s/token
+    remote_timeout: 500ms
+    queue_config: {min_backoff: 10ms, max_backoff: 50ms}
+  - name: sigv4
+    url: http://%[1]s/sigv4
+    sigv4: {region: eu-west-1, access_key: AKIDLIFTPUSH, secret_key: SECRET-sigv4-secret-key}
+    remote_timeout: 500ms
+    queue_config: {min_backoff: 10ms, max_backoff: 50ms}
+  - name: azuread
+    url: http://%[1]s/azuread
+    azuread:
+      oauth:
+        client_id: 00000000-1111-2222-3333-444444444444
+        client_secret: SECRET-azuread-client-secret
+        tenant_id: 55555555-6666-7777-8888-999999999999
     remote_timeout: 500ms
     queue_config: {min_backoff: 10ms, max_backoff: 50ms}
 `, addr, file)
@@ -107,15 +123,17 @@ func TestStringRedactsSecrets(t *testing.T) {
 	}
 	out := cfg.String()
 	assertNoSecrets(t, "String()", out)
-	// 4 passwords and credentials, the client secret, the header.
-	if n := strings.Count(out, "<secret>"); n != 5 {
-		t.Errorf("String() shows <secret> %d times, want 5:\n%s", n, out)
+	// 4 passwords and credentials, the client secret, the header, sigv4's
+	// secret key, azuread's client secret.
+	if n := strings.Count(out, "<secret>"); n != 7 {
+		t.Errorf("String() shows <secret> %d times, want 7:\n%s", n, out)
 	}
 	for _, want := range []string{
 		"X-Scope-OrgID: <secret>",
 		"password: <secret>",
 		"credentials: <secret>",
 		"client_secret: <secret>",
+		"secret_key: <secret>",
 		"writer:xxxxx@",
 		"proxy:xxxxx@",
 	} {
@@ -164,7 +182,7 @@ func TestBinaryCheckConfigBad(t *testing.T) {
 	if res.ExitCode != 2 {
 		t.Errorf("check-config on a bad file: exit %d, want 2", res.ExitCode)
 	}
-	want := "liftpush: invalid " + file + ":\n  remote_write[0]: headers: \"content-type\" is set by liftpush and cannot be overridden; use basic_auth or authorization for credentials\n" +
+	want := "liftpush: invalid " + file + ":\n  remote_write[0]: headers: \"content-type\" is set by liftpush and cannot be overridden; for credentials use basic_auth, authorization, oauth2, sigv4, azuread or google_iam\n" +
 		"  no source configured: add a scrape_configs, spacelift or kubernetes block, or pass --scrape.url, --spacelift.endpoint or --kubernetes.enabled\n"
 	if res.Stderr != want {
 		t.Errorf("stderr = %q, want %q", res.Stderr, want)

@@ -17,7 +17,9 @@ const (
 	WriteRequestV2 = "io.prometheus.write.v2.Request"
 )
 
-// RemoteWriteConfig is the Prometheus remote_write subset.
+// RemoteWriteConfig is Prometheus 3.16's remote_write: every key is taken,
+// and either honoured or refused by name (remote_write_keys.go checks the
+// keys beyond the first subset, remote_write_auth.go the credentials).
 type RemoteWriteConfig struct {
 	// Name labels the destination's self-metrics and log lines and keys
 	// its spool directory (DirName). Left empty, Config.SetDefaults
@@ -31,6 +33,15 @@ type RemoteWriteConfig struct {
 	// in requests of their own (issue 19). Not a Prometheus key.
 	HeadersFromLabels   map[string]string          `yaml:"headers_from_labels,omitempty"`
 	ProtobufMessage     string                     `yaml:"protobuf_message"`
+	SendExemplars       bool                       `yaml:"send_exemplars,omitempty"`
+	NativeHistograms    bool                       `yaml:"send_native_histograms,omitempty"`
+	NHCBToClassic       bool                       `yaml:"convert_nhcb_to_classic,omitempty"`
+	RoundRobinDNS       bool                       `yaml:"round_robin_dns,omitempty"`
+	LogFailedRequests   bool                       `yaml:"failed_request_logging,omitempty"`
+	MetadataConfig      MetadataConfig             `yaml:"metadata_config"`
+	SigV4               *SigV4Config               `yaml:"sigv4,omitempty"`
+	AzureAD             *AzureADConfig             `yaml:"azuread,omitempty"`
+	GoogleIAM           *GoogleIAMConfig           `yaml:"google_iam,omitempty"`
 	WriteRelabelConfigs []*relabel.Config          `yaml:"write_relabel_configs,omitempty"`
 	QueueConfig         QueueConfig                `yaml:"queue_config"`
 	HTTPClientConfig    commoncfg.HTTPClientConfig `yaml:",inline"`
@@ -48,6 +59,16 @@ type QueueConfig struct {
 	MinBackoff       model.Duration `yaml:"min_backoff"`
 	MaxBackoff       model.Duration `yaml:"max_backoff"`
 	RetryOnRateLimit bool           `yaml:"retry_on_http_429"`
+
+	// SampleAgeLimit, when set, drops samples older than it instead of
+	// sending them (reason too_old).
+	SampleAgeLimit model.Duration `yaml:"sample_age_limit,omitempty"`
+	// Capacity, MinShards and BatchSendDeadline tune Prometheus' long-lived
+	// queue; liftpush validates them as Prometheus does, and
+	// README says why a delivery needs no more.
+	Capacity          int            `yaml:"capacity"`
+	MinShards         int            `yaml:"min_shards"`
+	BatchSendDeadline model.Duration `yaml:"batch_send_deadline"`
 }
 
 // DefaultQueueConfig follows Prometheus' defaults where they fit a one-shot
@@ -58,6 +79,9 @@ var DefaultQueueConfig = QueueConfig{
 	MinBackoff:        model.Duration(30 * time.Millisecond),
 	MaxBackoff:        model.Duration(5 * time.Second),
 	RetryOnRateLimit:  true,
+	Capacity:          10000,
+	MinShards:         1,
+	BatchSendDeadline: model.Duration(5 * time.Second),
 }
 
 // DefaultRemoteWriteConfig fills every key a remote_write entry leaves out.
@@ -65,6 +89,7 @@ var DefaultRemoteWriteConfig = RemoteWriteConfig{
 	RemoteTimeout:    model.Duration(30 * time.Second),
 	ProtobufMessage:  WriteRequestV1,
 	QueueConfig:      DefaultQueueConfig,
+	MetadataConfig:   DefaultMetadataConfig,
 	HTTPClientConfig: commoncfg.DefaultHTTPClientConfig,
 }
 
@@ -109,14 +134,28 @@ func (c *QueueConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	return unmarshal((*plain)(c))
 }
 
-// reservedHeaders belong to the remote-write protocol; a user header must not
-// change them (DESIGN.md section 5).
+// reservedHeaders belong to the remote-write protocol, to HTTP or to the
+// credentials; a user header must not change them (DESIGN.md section 5).
+// They are Prometheus' reserved headers, and Authorization.
 var reservedHeaders = map[string]struct{}{
 	"Content-Encoding":                  {},
 	"Content-Type":                      {},
 	"X-Prometheus-Remote-Write-Version": {},
 	"User-Agent":                        {},
 	"Authorization":                     {},
+	"Host":                              {},
+	"Content-Length":                    {},
+	"Connection":                        {},
+	"Keep-Alive":                        {},
+	"Proxy-Authenticate":                {},
+	"Proxy-Authorization":               {},
+	"Www-Authenticate":                  {},
+	"Accept-Encoding":                   {},
+	"X-Prometheus-Remote-Read-Version":  {},
+	// Set by sigv4.
+	"X-Amz-Date":           {},
+	"X-Amz-Security-Token": {},
+	"X-Amz-Content-Sha256": {},
 }
 
 // Validate checks one remote_write entry; it changes nothing.
@@ -135,7 +174,7 @@ func (c *RemoteWriteConfig) Validate() error {
 	}
 	for h := range c.Headers {
 		if _, ok := reservedHeaders[http.CanonicalHeaderKey(h)]; ok {
-			errs = append(errs, fmt.Errorf("headers: %q is set by liftpush and cannot be overridden; use basic_auth or authorization for credentials", h))
+			errs = append(errs, fmt.Errorf("headers: %q is set by liftpush and cannot be overridden; for credentials use basic_auth, authorization, oauth2, sigv4, azuread or google_iam", h))
 		}
 	}
 	for h, l := range c.HeadersFromLabels {
@@ -168,6 +207,7 @@ func (c *RemoteWriteConfig) Validate() error {
 	if err := validateHTTPClient(c.HTTPClientConfig); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateKeys()...)
 	return errors.Join(errs...)
 }
 

@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/liftpush/liftpush/internal/config"
@@ -63,6 +62,8 @@ type Client struct {
 	// last holds the data series of the last cycle, after relabelling,
 	// for staleness markers.
 	last map[uint64]labels.Labels
+
+	metaSchedule metadataSchedule
 }
 
 // swapSeries records the series of this cycle and returns the last one's.
@@ -100,14 +101,22 @@ func New(cfg *config.RemoteWriteConfig, logger *slog.Logger, userAgent string) (
 	if _, ok := formats[cfg.ProtobufMessage]; !ok {
 		return nil, fmt.Errorf("remote_write %s: protobuf_message %q is not supported", cfg.Name, cfg.ProtobufMessage)
 	}
-	client, err := commoncfg.NewClientFromConfig(cfg.HTTPClientConfig, cfg.Name)
+	client, err := newHTTPClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("remote_write %s: building HTTP client: %w", cfg.Name, err)
 	}
-	hc := &httpClient{cfg: cfg, client: client, url: cfg.URL.String(), ua: userAgent}
-	c := newClient(cfg, hc, logger)
+	// A tenant (tenants.go) is the entry with its own headers, over the
+	// same HTTP client and connections.
+	writeClient := func(cfg *config.RemoteWriteConfig) WriteClient {
+		var wc WriteClient = &httpClient{cfg: cfg, client: client, url: cfg.URL.String(), ua: userAgent}
+		if cfg.LogFailedRequests {
+			wc = &failedRequestLogger{WriteClient: wc, logger: logger.With("destination", cfg.Name)}
+		}
+		return wc
+	}
+	c := newClient(cfg, writeClient(cfg), logger)
 	if len(cfg.HeadersFromLabels) > 0 {
-		c.tenants = newTenants(c)
+		c.tenants = newTenants(c, writeClient)
 	}
 	return c, nil
 }

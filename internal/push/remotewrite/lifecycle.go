@@ -92,6 +92,13 @@ func (w *writer) replay(backlog []spool.Entry) bool {
 			w.c.logger.Error("reading the spool", "seq", e.Seq, "err", err)
 			return false
 		}
+		if !w.dropOldSpooled(&rec) {
+			// Every sample was past sample_age_limit.
+			if rerr := q.Remove(e.Seq); rerr != nil {
+				w.c.logger.Error("removing a too old record from the spool", "seq", e.Seq, "err", rerr)
+			}
+			continue
+		}
 		w.prog.Begin()
 		o := w.replayOne(rec)
 		err = o.err

@@ -46,7 +46,7 @@ func probeError(endpoint string, err error) error {
 	var fix string
 	switch herr.Status {
 	case http.StatusUnauthorized, http.StatusForbidden:
-		fix = "check the credentials (basic_auth, authorization, bearer token file, oauth2) and that the token may write metrics"
+		fix = "check the credentials (basic_auth, authorization, bearer token file, oauth2, sigv4, azuread, google_iam) and that they may write metrics"
 	case http.StatusNotFound:
 		fix = "check the URL's path (Prometheus: /api/v1/write with --web.enable-remote-write-receiver; Mimir: /api/v1/push; Grafana Cloud: /api/prom/push)"
 	case http.StatusUnsupportedMediaType:

@@ -12,6 +12,7 @@ import (
 
 	commoncfg "github.com/prometheus/common/config"
 
+	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
 	"github.com/liftpush/liftpush/internal/spool"
@@ -32,6 +33,8 @@ type tenants struct {
 	// headers are the entry's headers_from_labels, sorted; a tenant's key
 	// is its header values joined by tenantSep.
 	headers []string
+	// writeClient makes a tenant's WriteClient from its config.
+	writeClient func(*config.RemoteWriteConfig) WriteClient
 
 	mu   sync.Mutex
 	subs map[string]*Client
@@ -43,11 +46,12 @@ const tenantSep = "\xff"
 // replayed, and their series marked stale, when a later process starts.
 const tenantsState = "tenants"
 
-func newTenants(parent *Client) *tenants {
+func newTenants(parent *Client, writeClient func(*config.RemoteWriteConfig) WriteClient) *tenants {
 	return &tenants{
-		parent:  parent,
-		headers: slices.Sorted(maps.Keys(parent.cfg.HeadersFromLabels)),
-		subs:    map[string]*Client{},
+		parent:      parent,
+		writeClient: writeClient,
+		headers:     slices.Sorted(maps.Keys(parent.cfg.HeadersFromLabels)),
+		subs:        map[string]*Client{},
 	}
 }
 
@@ -95,10 +99,7 @@ func (t *tenants) sub(key string) *Client {
 		cfg.Headers[t.headers[i]] = commoncfg.Secret(v)
 	}
 	cfg.HeadersFromLabels = nil
-	// The tenants share the entry's HTTP client and its connections.
-	hc := *p.wc.(*httpClient)
-	hc.cfg = &cfg
-	c := newClient(&cfg, &hc, p.logger)
+	c := newClient(&cfg, t.writeClient(&cfg), p.logger)
 	c.logger = c.logger.With("tenant", strings.ReplaceAll(key, tenantSep, ","))
 	t.subs[key] = c
 	if p.queue == nil {

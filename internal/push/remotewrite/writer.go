@@ -45,6 +45,7 @@ type writer struct {
 	series map[uint64]labels.Labels
 	cycle  int64
 	max    int
+	meta   metadataPlan
 	// scratch is validSeries' buffer.
 	scratch []byte
 	// cur is the shard the family being written fills; pending counts,
@@ -98,6 +99,7 @@ func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
 		seen:    map[string]struct{}{},
 		cycle:   opts.Cycle,
 		max:     c.cfg.QueueConfig.MaxSamplesPerSend,
+		meta:    c.planMetadata(time.Now()),
 		logged:  map[string]bool{},
 		pending: map[uint64]pendingSeries{},
 	}
@@ -150,6 +152,7 @@ func (w *writer) Write(g *metric.Group) {
 func (w *writer) append(f *metric.Family, track map[uint64]labels.Labels) {
 	rcs := w.c.cfg.WriteRelabelConfigs
 	metaDone := false
+	tooOld := w.c.tooOldBefore()
 	if f.Name != w.cur.family {
 		w.cur = familyRun{family: f.Name, shard: int(xxhash.Sum64String(f.Name) % uint64(len(w.shards)))}
 	}
@@ -166,6 +169,10 @@ func (w *writer) append(f *metric.Family, track map[uint64]labels.Labels) {
 		}
 		if !validSeries(ls, &w.scratch) {
 			w.drop("invalid_labels", 1)
+			continue
+		}
+		if s.T < tooOld {
+			w.drop(dropTooOld, 1)
 			continue
 		}
 		h := ls.Hash()
@@ -192,18 +199,18 @@ func (w *writer) append(f *metric.Family, track map[uint64]labels.Labels) {
 func (w *writer) queue(f *metric.Family, metaDone *bool, ls labels.Labels, h uint64, i int, v float64, t int64) (sent bool) {
 	sh := w.shards[i]
 	b := sh.cur
-	if f != nil && !*metaDone {
+	if f != nil && w.meta.v1 && !*metaDone {
 		*metaDone = true
 		if _, ok := w.seen[f.Name]; !ok {
 			w.seen[f.Name] = struct{}{}
 			b.meta = append(b.meta, metadataOf(f))
 		}
 	}
-	b.add(f, ls, v, t)
+	b.add(w.meta.family(f), ls, v, t)
 	b.hashes = append(b.hashes, h)
 	p := w.pending[h]
 	w.pending[h] = pendingSeries{shard: int32(i), n: p.n + 1}
-	if len(b.samples) >= w.max {
+	if len(b.samples) >= w.max || len(b.meta) >= w.meta.max {
 		w.flush(sh)
 		return true
 	}
