@@ -45,7 +45,7 @@ type writer struct {
 	series map[uint64]labels.Labels
 	cycle  int64
 	max    int
-	meta   metadataPlan
+	meta   metadataPlan // what this delivery sends of metadata_config
 	// scratch is validSeries' buffer.
 	scratch []byte
 	// cur is the shard the family being written fills; pending counts,
