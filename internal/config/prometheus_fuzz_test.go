@@ -32,7 +32,7 @@ var liftpushOnly = []struct {
 }
 
 // liftpushKeys are remote_write keys of liftpush's own, which Prometheus
-// refuses as unknown ("field x not found"); none yet.
+// refuses as unknown ("field x not found").
 var liftpushKeys = []string{"headers_from_labels"}
 
 // FuzzRemoteWriteLikePrometheus decodes a remote_write section with
