@@ -2,7 +2,6 @@ package remotewrite
 
 import (
 	"errors"
-	"net/http"
 
 	"github.com/liftpush/liftpush/internal/push"
 )
@@ -29,28 +28,15 @@ func (w *writer) sendBody(body []byte, msg string) outcome {
 // accepted count before the first attempt of the whole body: requests
 // accepted after it show the receiver takes others while it refuses this.
 func (w *writer) sendPiece(body []byte, msg string, since int64) outcome {
-	o := w.attempts(body, msg, since, true)
+	o := w.attempts(body, msg, since)
 	var se *splitError
 	if !errors.As(o.err, &se) {
-		return o
-	}
-	halves, ok, err := split(msg, body)
-	if err != nil || !ok {
-		// One sample, or a body that cannot be read back: there is
-		// nothing smaller to send. A 429 is then retried as usual.
-		var herr *push.HTTPError
-		if errors.As(se.err, &herr) && herr.Status == http.StatusTooManyRequests {
-			more := w.attempts(body, msg, since, false)
-			more.retries += o.retries + 1
-			return more
-		}
-		o.err = se.err
 		return o
 	}
 	w.c.logger.Info("receiver will never take this request whole; sending it in halves",
 		"endpoint", w.c.Endpoint(), "why", se.why)
 	o.res = Result{Status: o.res.Status, WrittenKnown: true}
-	for _, h := range halves {
+	for _, h := range se.halves {
 		p := w.sendPiece(h.body, msg, since)
 		o.retries += p.retries
 		o.refused += p.refused
@@ -74,9 +60,9 @@ func (w *writer) sendPiece(body []byte, msg string, since int64) outcome {
 	return o
 }
 
-// attempts sends body until it is accepted, refused for good, or (when
-// splitting is allowed) found too big to be taken whole.
-func (w *writer) attempts(body []byte, msg string, since int64, splitting bool) outcome {
+// attempts sends body until it is accepted, refused for good, or found too
+// big to be taken whole.
+func (w *writer) attempts(body []byte, msg string, since int64) outcome {
 	var o outcome
 	big := &tooBig{c: w.c, msg: msg, body: body, accepted: since}
 	o.retries, o.err = push.Retry(w.ctx, w.backoff(), func(attempt int) error {
@@ -88,9 +74,6 @@ func (w *writer) attempts(body []byte, msg string, since int64, splitting bool) 
 				w.c.spoke2.Store(true)
 			}
 			return nil
-		}
-		if !splitting {
-			return err
 		}
 		return big.check(err)
 	})

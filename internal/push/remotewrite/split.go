@@ -31,10 +31,12 @@ import (
 // destination accepts other requests, before it is taken as too big.
 const splitAfter429s = 3
 
-// splitError ends the retries of a body the receiver will never take whole.
+// splitError ends the retries of a body the receiver will never take whole,
+// with the halves to send instead.
 type splitError struct {
-	err error
-	why string
+	err    error
+	why    string
+	halves [2]piece
 }
 
 func (e *splitError) Error() string { return e.why + ": " + e.err.Error() }
@@ -54,18 +56,22 @@ type tooBig struct {
 	body     []byte
 	streak   int
 	accepted int64 // c.accepted before the first attempt of the whole body
+	// whole is set once the body turned out to have nothing smaller to
+	// send (one sample, or unreadable): its answers then stand as they are.
+	whole bool
 }
 
-// check returns a *splitError when err says the body can never fit, else err.
+// check returns a *splitError when err says the body can never fit and it
+// can be cut in halves, else err: a 413 stays final, a 429 is retried.
 func (t *tooBig) check(err error) error {
 	var herr *push.HTTPError
-	if !errors.As(err, &herr) {
+	if t.whole || !errors.As(err, &herr) {
 		t.streak = 0
 		return err
 	}
 	switch herr.Status {
 	case http.StatusRequestEntityTooLarge:
-		return &splitError{err: herr, why: "request too large (413)"}
+		return t.split(err, herr, "request too large (413)")
 	case http.StatusTooManyRequests:
 	default:
 		t.streak = 0
@@ -74,14 +80,25 @@ func (t *tooBig) check(err error) error {
 	if m := burstRE.FindStringSubmatch(herr.Body); m != nil {
 		burst, _ := strconv.Atoi(m[1])
 		if n := items(t.msg, t.body); burst > 0 && n > burst {
-			return &splitError{err: herr, why: fmt.Sprintf("request of %d items exceeds the tenant's burst of %d", n, burst)}
+			return t.split(err, herr, fmt.Sprintf("request of %d items exceeds the tenant's burst of %d", n, burst))
 		}
 	}
 	t.streak++
 	if t.streak >= splitAfter429s && t.c.accepted.Load() > t.accepted {
-		return &splitError{err: herr, why: fmt.Sprintf("%d answers 429 in a row while other requests were accepted", t.streak)}
+		return t.split(err, herr, fmt.Sprintf("%d answers 429 in a row while other requests were accepted", t.streak))
 	}
 	return err
+}
+
+// split cuts the body for a *splitError, or returns err when there is
+// nothing smaller to send.
+func (t *tooBig) split(err error, herr *push.HTTPError, why string) error {
+	halves, ok, serr := split(t.msg, t.body)
+	if serr != nil || !ok {
+		t.whole = true
+		return err
+	}
+	return &splitError{err: herr, why: why, halves: halves}
 }
 
 // piece is one half of a split body.

@@ -350,3 +350,53 @@ func TestSplitAfter429s(t *testing.T) {
 		t.Errorf("a receiver refusing everything: sent %d retried %d, want only retries\n%s", rep.Sent, rep.Retried, logs.String())
 	}
 }
+
+// TestSplitDownToOneSample: a receiver that refuses every body with 413
+// gets the batch, its halves, and no more: a single sample's 413 is final.
+// One that answers a single sample 429 for ever, with the burst, gets it
+// retried with growing Retry-Attempt, never split.
+func TestSplitDownToOneSample(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		attempts []string
+	)
+	record := func(r *http.Request) {
+		mu.Lock()
+		attempts = append(attempts, r.Header.Get("Retry-Attempt"))
+		mu.Unlock()
+	}
+	tooLarge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		record(r)
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+	}))
+	defer tooLarge.Close()
+	cl := newTestClient(t, testConfig(t, tooLarge.URL, func(c *config.RemoteWriteConfig) { c.QueueConfig.MaxShards = 1 }), nil)
+	rep := pushtest.Deliver(t.Context(), cl, push.Options{}, []metric.Group{{Families: []metric.Family{splitFamily("m", 2, 1)}}})
+	if rep.Dropped["http_413"] != 2 || rep.Sent != 0 || len(attempts) != 3 {
+		t.Errorf("413 for everything: %+v after %d requests, want 2 dropped as http_413 after 3 (the batch and its halves)", rep, len(attempts))
+	}
+
+	attempts = nil
+	burst := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		record(r)
+		http.Error(w, "the request has been rejected because the tenant exceeded the ingestion burst size limit, set to 0, with 1 items", http.StatusTooManyRequests)
+	}))
+	defer burst.Close()
+	var logs bytes.Buffer
+	cl = newTestClient(t, testConfig(t, burst.URL, func(c *config.RemoteWriteConfig) {
+		c.QueueConfig.MinBackoff, c.QueueConfig.MaxBackoff = md(time.Millisecond), md(time.Millisecond)
+	}), &logs)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	pushtest.Deliver(ctx, cl, push.Options{}, []metric.Group{{Families: []metric.Family{splitFamily("m", 1, 1)}}})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(attempts) < 3 || strings.Contains(logs.String(), "halves") {
+		t.Fatalf("%d attempts, log:\n%s\nwant retries and no split", len(attempts), logs.String())
+	}
+	for i, a := range attempts {
+		if want := map[bool]string{true: "", false: strconv.Itoa(i)}[i == 0]; a != want {
+			t.Errorf("attempt %d: Retry-Attempt %q, want %q", i, a, want)
+		}
+	}
+}
