@@ -132,7 +132,9 @@ func TestSampleAgeLimit(t *testing.T) {
 			c.QueueConfig.SampleAgeLimit = md(time.Hour)
 			c.QueueConfig.MaxSamplesPerSend = 2
 			c.QueueConfig.MaxShards = 1
-			c.QueueConfig.MinBackoff, c.QueueConfig.MaxBackoff = 1, 1
+			// The bubble's clock moves only by the waits: 1 ns backoffs would
+			// take 200 million retries to use up a 200 ms budget.
+			c.QueueConfig.MinBackoff, c.QueueConfig.MaxBackoff = md(10*time.Millisecond), md(10*time.Millisecond)
 		})
 		cl := newTestClient(t, cfg, nil)
 		cl.wc.(*httpClient).client.Transport = srv.Transport()
@@ -170,9 +172,10 @@ func TestSampleAgeLimit(t *testing.T) {
 		if rep.Spooled != 4 {
 			t.Fatalf("while down: %+v, want 4 spooled", rep)
 		}
-		// An hour later, the sample at now-1s is past the limit, the others
-		// just not: one record loses a sample, the other none.
-		time.Sleep(time.Hour)
+		// An hour after now, the sample at now-1s is past the limit, the
+		// others just not: one record loses a sample, the other none. (The
+		// bubble's clock also moved by the 200 ms budget above.)
+		time.Sleep(time.Until(time.UnixMilli(now).Add(time.Hour)))
 		g.mode.Store("up")
 		before := len(g.rc.all())
 		fresh := time.Now().UnixMilli()
@@ -238,7 +241,8 @@ func TestDropOldV2(t *testing.T) {
 // is logged at debug level with its series; without, it is not.
 func TestFailedRequestLogging(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "out of order sample", http.StatusBadRequest)
+		// A 400 without a reason liftpush names (out_of_order, too_old).
+		http.Error(w, "bad labels", http.StatusBadRequest)
 	}))
 	defer srv.Close()
 	for _, on := range []bool{true, false} {
