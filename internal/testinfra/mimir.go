@@ -65,21 +65,7 @@ func StartMimir(t testing.TB, opts MimirOptions) *Mimir {
 	if err := os.WriteFile(cfg, []byte(mimirConfig(dir, httpPort, grpcPort, gossipPort, overrides)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pp := &promProcess{bin: bin, dir: dir, args: append([]string{"-config.file=" + cfg}, opts.Args...)}
-	logf, err := os.OpenFile(filepath.Join(dir, "mimir.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pp.log = logf
-	t.Cleanup(func() {
-		pp.kill()
-		logf.Close()
-		if t.Failed() {
-			if b, err := os.ReadFile(logf.Name()); err == nil {
-				t.Logf("mimir log:\n%s", lastBytes(b, 4000))
-			}
-		}
-	})
+	pp := newProcess(t, "mimir", bin, dir, append([]string{"-config.file=" + cfg}, opts.Args...))
 	m := &Mimir{URL: "http://" + addr(httpPort), proc: pp}
 	m.Start(t)
 	return m

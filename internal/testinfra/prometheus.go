@@ -77,30 +77,38 @@ func StartPrometheusWith(t testing.TB, opts PrometheusOptions) *Prometheus {
 		t.Fatal(err)
 	}
 	port := FreePort(t)
-	pp := &promProcess{bin: bin, dir: dir, args: []string{
+	pp := newProcess(t, "prometheus", bin, dir, []string{
 		"--config.file=" + filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
 		"--web.listen-address=" + addr(port),
 		"--web.enable-remote-write-receiver",
-	}}
-	logf, err := os.OpenFile(filepath.Join(dir, "prometheus.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pp.log = logf
-	t.Cleanup(func() {
-		pp.kill()
-		logf.Close()
-		if t.Failed() {
-			if b, err := os.ReadFile(logf.Name()); err == nil {
-				t.Logf("prometheus log:\n%s", lastBytes(b, 4000))
-			}
-		}
 	})
 	p := &Prometheus{URL: "http://" + addr(port), proc: pp}
 	pp.start(t)
 	waitReady(t, p.URL+"/-/ready", 30*time.Second)
 	return p
+}
+
+// newProcess returns the restartable process of a server, not started, its
+// runs logged to <dir>/<name>.log; the log's end is shown when the test
+// fails, and the process is killed when it ends.
+func newProcess(t testing.TB, name, bin, dir string, args []string) *promProcess {
+	t.Helper()
+	logf, err := os.OpenFile(filepath.Join(dir, name+".log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp := &promProcess{bin: bin, dir: dir, args: args, log: logf}
+	t.Cleanup(func() {
+		pp.kill()
+		logf.Close()
+		if t.Failed() {
+			if b, err := os.ReadFile(logf.Name()); err == nil {
+				t.Logf("%s log:\n%s", name, lastBytes(b, 4000))
+			}
+		}
+	})
+	return pp
 }
 
 // promProcess is the process of a restartable server (Prometheus, Mimir):
