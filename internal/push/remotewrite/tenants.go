@@ -58,15 +58,23 @@ func newTenants(parent *Client, writeClient func(*config.RemoteWriteConfig) Writ
 // key returns the tenant of a series with labels get, and false when some
 // header has neither a label value nor a static value.
 func (t *tenants) key(get func(string) string) (string, bool) {
+	value := func(h string) (string, bool) {
+		if v := get(t.parent.cfg.HeadersFromLabels[h]); v != "" {
+			return v, true
+		}
+		s, ok := t.parent.cfg.Headers[h]
+		return string(s), ok && s != ""
+	}
+	if len(t.headers) == 1 {
+		// The usual case (X-Scope-OrgID): the key is the label's value
+		// itself, with no string built per sample.
+		return value(t.headers[0])
+	}
 	var b strings.Builder
 	for i, h := range t.headers {
-		v := get(t.parent.cfg.HeadersFromLabels[h])
-		if v == "" {
-			s, ok := t.parent.cfg.Headers[h]
-			if !ok || s == "" {
-				return "", false
-			}
-			v = string(s)
+		v, ok := value(h)
+		if !ok {
+			return "", false
 		}
 		if i > 0 {
 			b.WriteString(tenantSep)

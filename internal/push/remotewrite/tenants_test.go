@@ -206,3 +206,26 @@ func TestTenantsSpool(t *testing.T) {
 		t.Errorf("tenant b holds %q, want %q", got, want)
 	}
 }
+
+// TestTenantKey: with two headers a tenant is both values; a header with
+// neither a label value nor a static value leaves the series without one.
+func TestTenantKey(t *testing.T) {
+	c := &Client{cfg: &config.RemoteWriteConfig{
+		HeadersFromLabels: map[string]string{"X-Scope-OrgID": "team", "X-Region": "region"},
+		Headers:           map[string]commoncfg.Secret{"X-Region": "eu"},
+	}}
+	tn := newTenants(c, nil)
+	for _, tc := range []struct {
+		ls   labels.Labels
+		want string
+		ok   bool
+	}{
+		{labels.FromStrings("team", "a", "region", "us"), "us" + tenantSep + "a", true},
+		{labels.FromStrings("team", "a"), "eu" + tenantSep + "a", true},
+		{labels.FromStrings("region", "us"), "", false},
+	} {
+		if got, ok := tn.key(tc.ls.Get); got != tc.want || ok != tc.ok {
+			t.Errorf("key(%s) = %q, %v; want %q, %v", tc.ls, got, ok, tc.want, tc.ok)
+		}
+	}
+}
