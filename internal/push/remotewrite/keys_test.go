@@ -19,7 +19,6 @@ import (
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
 	"github.com/liftpush/liftpush/internal/push/pushtest"
-	"github.com/liftpush/liftpush/internal/spool"
 	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
@@ -138,16 +137,7 @@ func TestSampleAgeLimit(t *testing.T) {
 		})
 		cl := newTestClient(t, cfg, nil)
 		cl.wc.(*httpClient).client.Transport = srv.Transport()
-		sp, err := spool.Open(t.Context(), t.TempDir(), spool.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sp.Close()
-		q, err := sp.Queue(cfg.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cl.SetSpool(q)
+		withSpool(t, cl)
 
 		now := time.Now().UnixMilli()
 		old := time.Now().Add(-2 * time.Hour).UnixMilli()

@@ -229,15 +229,7 @@ func TestSplitDelivers(t *testing.T) {
 					cl := newTestClient(t, cfg, &logs)
 					var q *spool.Queue
 					if spooled {
-						sp, err := spool.Open(t.Context(), t.TempDir(), spool.Options{})
-						if err != nil {
-							t.Fatal(err)
-						}
-						defer sp.Close()
-						if q, err = sp.Queue(cfg.Name); err != nil {
-							t.Fatal(err)
-						}
-						cl.SetSpool(q)
+						q = withSpool(t, cl)
 					}
 					fams := []metric.Family{splitFamily("a", 30, 2), splitFamily("b", 17, 1)}
 					ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)

@@ -16,7 +16,6 @@ import (
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
 	"github.com/liftpush/liftpush/internal/push/pushtest"
-	"github.com/liftpush/liftpush/internal/spool"
 )
 
 // gate is a receiver that is down (503), refusing (400) or up (decoding
@@ -53,16 +52,7 @@ func TestSpoolOutageAndReplay(t *testing.T) {
 		c.QueueConfig.MaxBackoff = 1
 	})
 	cl := newTestClient(t, cfg, nil)
-	sp, err := spool.Open(t.Context(), t.TempDir(), spool.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Close()
-	q, err := sp.Queue(cfg.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl.SetSpool(q)
+	withSpool(t, cl)
 
 	const series = 7
 	deliver := func(round int, budget time.Duration) push.Report {

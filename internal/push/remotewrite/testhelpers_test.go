@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/liftpush/liftpush/internal/config"
+	"github.com/liftpush/liftpush/internal/spool"
 )
 
 // received is one decoded request.
@@ -87,6 +88,23 @@ func newTestClient(t *testing.T, cfg *config.RemoteWriteConfig, logs io.Writer) 
 		t.Fatal(err)
 	}
 	return c
+}
+
+// withSpool gives cl the queue of a spool opened in a fresh dir, closed when
+// the test ends, and returns the queue.
+func withSpool(t *testing.T, cl *Client) *spool.Queue {
+	t.Helper()
+	sp, err := spool.Open(t.Context(), t.TempDir(), spool.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	q, err := sp.Queue(cl.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.SetSpool(q)
+	return q
 }
 
 func md(d time.Duration) model.Duration { return model.Duration(d) }
