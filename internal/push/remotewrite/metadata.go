@@ -32,7 +32,8 @@ type metadataPlan struct {
 }
 
 // planMetadata decides the metadata of a delivery opening now.
-func (c *Client) planMetadata(now time.Time) metadataPlan {
+func (c *Client) planMetadata() metadataPlan {
+	now := time.Now()
 	m := c.cfg.MetadataConfig
 	p := metadataPlan{v2: m.Send, max: math.MaxInt}
 	if !m.Send {

@@ -99,7 +99,7 @@ func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
 		seen:    map[string]struct{}{},
 		cycle:   opts.Cycle,
 		max:     c.cfg.QueueConfig.MaxSamplesPerSend,
-		meta:    c.planMetadata(time.Now()),
+		meta:    c.planMetadata(),
 		logged:  map[string]bool{},
 		pending: map[uint64]pendingSeries{},
 	}
