@@ -376,6 +376,30 @@ remote_write:
 	}
 }
 
+// limitedMimir starts Mimir with the tenant "limited" at 1,000 samples/s
+// and a burst of 1,500, behind a proxy that records every exchange. Its
+// Retry-After is shortened to 1 s (the default, 6 s, doubles with each
+// Retry-Attempt).
+func limitedMimir(t *testing.T) (*testinfra.Mimir, *rwProxy) {
+	t.Helper()
+	m := testinfra.StartMimir(t, testinfra.MimirOptions{
+		Overrides: map[string]map[string]any{"limited": {"ingestion_rate": 1000, "ingestion_burst_size": 1500}},
+		Args:      []string{"-distributor.retry-after-header.min-backoff=1s"},
+	})
+	return m, startRWProxy(t, m.PushURL())
+}
+
+// gaugeFile writes n series of the gauge name, valued 0..n-1.
+func gaugeFile(t *testing.T, name string, n int) string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "# TYPE %s gauge\n", name)
+	for i := range n {
+		fmt.Fprintf(&b, "%s{i=\"%d\"} %d\n", name, i, i)
+	}
+	return tempFile(t, name+".prom", b.String())
+}
+
 // TestE2EMimirRateLimited pushes 3,000 samples, 1,000 a request, as a
 // tenant limited to 1,000 samples/s (burst 1,500): Mimir answers 429 with
 // Retry-After, liftpush waits at least that long before each retry, and
@@ -383,16 +407,8 @@ remote_write:
 // default, 6 s, doubles with each Retry-Attempt).
 func TestE2EMimirRateLimited(t *testing.T) {
 	const n = 3000
-	m := testinfra.StartMimir(t, testinfra.MimirOptions{
-		Overrides: map[string]map[string]any{"limited": {"ingestion_rate": 1000, "ingestion_burst_size": 1500}},
-		Args:      []string{"-distributor.retry-after-header.min-backoff=1s"},
-	})
-	proxy := startRWProxy(t, m.PushURL())
-	var b strings.Builder
-	b.WriteString("# TYPE mr_load gauge\n")
-	for i := range n {
-		fmt.Fprintf(&b, "mr_load{i=\"%d\"} %d\n", i, i)
-	}
+	m, proxy := limitedMimir(t)
+	load := gaugeFile(t, "mr_load", n)
 	cfg := tempFile(t, "liftpush.yml", `
 remote_write:
   - name: mimir
@@ -400,7 +416,7 @@ remote_write:
     headers: {X-Scope-OrgID: limited}
     queue_config: {max_samples_per_send: 1000, max_shards: 1}
 `)
-	res := testinfra.Run(t, nil, "push", "--config.file="+cfg, tempFile(t, "load.prom", b.String()))
+	res := testinfra.Run(t, nil, "push", "--config.file="+cfg, load)
 	if res.ExitCode != 0 {
 		t.Errorf("exit code %d, want 0", res.ExitCode)
 	}
@@ -444,23 +460,15 @@ remote_write:
 // arrives once through the 429s.
 func TestE2EMimirBurstSplit(t *testing.T) {
 	const n = 20000
-	m := testinfra.StartMimir(t, testinfra.MimirOptions{
-		Overrides: map[string]map[string]any{"limited": {"ingestion_rate": 1000, "ingestion_burst_size": 1500}},
-		Args:      []string{"-distributor.retry-after-header.min-backoff=1s"},
-	})
-	proxy := startRWProxy(t, m.PushURL())
-	var b strings.Builder
-	b.WriteString("# TYPE mb_load gauge\n")
-	for i := range n {
-		fmt.Fprintf(&b, "mb_load{i=\"%d\"} %d\n", i, i)
-	}
+	m, proxy := limitedMimir(t)
+	load := gaugeFile(t, "mb_load", n)
 	cfg := tempFile(t, "liftpush.yml", `
 remote_write:
   - name: mimir
     url: `+proxy.URL+`
     headers: {X-Scope-OrgID: limited}
 `)
-	res := testinfra.Run(t, nil, "push", "--config.file="+cfg, tempFile(t, "load.prom", b.String()))
+	res := testinfra.Run(t, nil, "push", "--config.file="+cfg, load)
 	if res.ExitCode != 0 {
 		t.Errorf("exit code %d, want 0", res.ExitCode)
 	}
