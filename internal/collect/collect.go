@@ -25,6 +25,9 @@ type Collector interface {
 	// It returns what it found, or an error that says how to fix it;
 	// neither holds a secret.
 	Probe(ctx context.Context) (detail string, err error)
+	// Close stops what the collector runs between cycles (discovery
+	// watches). The collector is not used after.
+	Close(ctx context.Context) error
 }
 
 // Options is what every collector factory gets besides the config.

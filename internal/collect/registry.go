@@ -1,6 +1,8 @@
 package collect
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -102,6 +104,29 @@ func Build(cfg *config.Config, opts Options, prev *Set) (*Set, error) {
 		s.bySource[name] = built{section: sec, collectors: cs}
 	}
 	return s, nil
+}
+
+// CloseDropped closes the collectors of s that next did not carry over;
+// next nil closes them all.
+func (s *Set) CloseDropped(ctx context.Context, next *Set) error {
+	if s == nil {
+		// A pipeline assembled by hand (tests) has no set.
+		return nil
+	}
+	var errs []error
+	for name, b := range s.bySource {
+		if next != nil {
+			if kept, ok := next.bySource[name]; ok && slices.Equal(kept.collectors, b.collectors) {
+				continue
+			}
+		}
+		for _, c := range b.collectors {
+			if err := c.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("closing collector %s: %w", c.Name(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // All returns the collectors, sources in name order.

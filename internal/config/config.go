@@ -34,6 +34,8 @@ type Config struct {
 	RemoteWrite   []*RemoteWriteConfig `yaml:"remote_write,omitempty"`
 	Pushgateway   []*PushgatewayConfig `yaml:"pushgateway,omitempty"`
 	Spool         SpoolConfig          `yaml:"spool"`
+
+	ServerBlocks `yaml:",inline"`
 }
 
 // GlobalConfig holds what applies to every collector and destination.
@@ -48,6 +50,8 @@ type GlobalConfig struct {
 	// default) kills the process mid-write.
 	ShutdownTimeout model.Duration    `yaml:"shutdown_timeout"`
 	ExternalLabels  map[string]string `yaml:"external_labels,omitempty"`
+
+	PrometheusGlobal `yaml:",inline"`
 }
 
 // DefaultGlobalConfig is used for a file without a global block, and for runs
@@ -62,8 +66,14 @@ var DefaultGlobalConfig = GlobalConfig{
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (c *GlobalConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	*c = DefaultGlobalConfig
+	// Left empty, the schedule comes from scrape_interval when that is set.
+	c.Schedule = ""
 	type plain GlobalConfig
-	return blockError("global", "", unmarshal((*plain)(c)))
+	if err := unmarshal((*plain)(c)); err != nil {
+		return blockError("global", "", err)
+	}
+	c.scheduleFromInterval()
+	return nil
 }
 
 // blockError puts the block (and the entry, when known) in front of an error
@@ -145,7 +155,7 @@ func (c *Config) checkEmptyEntries() error {
 // SetDirectory resolves relative file paths against dir.
 func (c *Config) SetDirectory(dir string) {
 	for _, s := range c.ScrapeConfigs {
-		s.HTTPClientConfig.SetDirectory(dir)
+		s.SetDirectory(dir)
 	}
 	for _, rw := range c.RemoteWrite {
 		rw.SetDirectory(dir)
@@ -188,6 +198,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("global.external_labels: %w", err))
 		}
 	}
+	errs = append(errs, c.Global.validatePrometheus()...)
+	errs = append(errs, c.ServerBlocks.validate()...)
 	errs = append(errs, c.validateScrape()...)
 	for i, rw := range c.RemoteWrite {
 		if err := rw.Validate(); err != nil {
@@ -288,7 +300,7 @@ func (c *Config) String() string {
 
 // yamlFieldErrors is compiled on the first YAML error, not at every start.
 var yamlFieldErrors = sync.OnceValues(func() (unknown, duplicate *regexp.Regexp) {
-	return regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`),
+	return regexp.MustCompile(`line (\d+): field (\S+) not found in type (?:struct \{.*\}|\S+)`),
 		regexp.MustCompile(`line (\d+): field (\S+) already set in type \S+`)
 })
 

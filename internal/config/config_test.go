@@ -1,6 +1,7 @@
 package config
 
 import (
+	promconfig "github.com/prometheus/prometheus/config"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -70,7 +71,9 @@ func TestGoodConfigValues(t *testing.T) {
 	}
 
 	cfg = mustLoadFile(t, "testdata/global-empty.good.yml")
-	if diff := cmp.Diff(DefaultGlobalConfig, cfg.Global); diff != "" {
+	wantGlobal := DefaultGlobalConfig
+	wantGlobal.ScrapeInterval = model.Duration(time.Minute) // from the schedule
+	if diff := cmp.Diff(wantGlobal, cfg.Global); diff != "" {
 		t.Errorf("empty file global (-want +got):\n%s", diff)
 	}
 	if got, want := cfg.Global.ShutdownTimeout, model.Duration(10*time.Second); got != want {
@@ -87,7 +90,7 @@ func TestGoodConfigValues(t *testing.T) {
 		t.Errorf("scrape fields not decoded: %+v", sc)
 	}
 	cfg = mustLoadFile(t, "testdata/scrape-file.good.yml")
-	if diff := cmp.Diff(DefaultScrapeConfig.ScrapeProtocols, cfg.ScrapeConfigs[0].ScrapeProtocols); diff != "" {
+	if diff := cmp.Diff(promconfig.DefaultScrapeProtocols, cfg.ScrapeConfigs[0].ScrapeProtocols); diff != "" {
 		t.Errorf("default scrape_protocols (-want +got):\n%s", diff)
 	}
 }
@@ -145,10 +148,10 @@ func TestBadConfigs(t *testing.T) {
 			`remote_write[0]: queue_config: need 0 < min_backoff <= max_backoff, got min_backoff=5s max_backoff=1s`,
 		"rw-empty-entry.bad.yml": `scrape_configs[0]: empty entry; fill it in or remove the lone "-"` + lineBreak +
 			`remote_write[1]: empty entry; fill it in or remove the lone "-"`,
-		"rw-empty-relabel-rule.bad.yml": `scrape_configs[0] (job "a"): metric_relabel_configs[0]: empty rule; fill it in or remove the lone "-"` + lineBreak +
-			`remote_write[0]: write_relabel_configs[0]: empty rule; fill it in or remove the lone "-"`,
-		"rw-two-credentials.bad.yml":   `remote_write[0]: basic_auth, sigv4: ` + oneCredential,
-		"rw-three-credentials.bad.yml": `remote_write[0]: authorization, azuread, google_iam: ` + oneCredential,
+		// Decoding stops at the scrape job, as Prometheus' decoder does.
+		"rw-empty-relabel-rule.bad.yml": `parsing YAML: scrape_configs (job "a"): metric_relabel_configs[0]: empty rule; fill it in or remove the lone "-"`,
+		"rw-two-credentials.bad.yml":    `remote_write[0]: basic_auth, sigv4: ` + oneCredential,
+		"rw-three-credentials.bad.yml":  `remote_write[0]: authorization, azuread, google_iam: ` + oneCredential,
 		"rw-send-exemplars.bad.yml": `remote_write[0]: send_exemplars: true is not supported: liftpush keeps no exemplars (its collectors parse samples only), so none could be sent; remove the key or set it to false` + lineBreak +
 			`remote_write[0]: send_native_histograms: true is not supported: liftpush sends histograms as classic _bucket/_sum/_count series and skips native ones when it scrapes; remove the key or set it to false, and expose classic buckets`,
 		"rw-sigv4-half-keys.bad.yml":       `remote_write[0]: sigv4: access_key and secret_key go together: set both, or neither to use the AWS default credential chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, IRSA's web identity token, the instance role)`,
@@ -171,27 +174,25 @@ func TestBadConfigs(t *testing.T) {
 
 		"scrape-unknown-key.bad.yml":      `parsing YAML: line 5: unknown key "label"`,
 		"scrape-duplicate-job.bad.yml":    `scrape_configs[1].job_name: "node" is already used by scrape_configs[0]; job names must be unique`,
-		"scrape-missing-job.bad.yml":      `scrape_configs[0].job_name: missing; every scrape job needs a name, it becomes the job label`,
-		"scrape-unknown-protocol.bad.yml": `scrape_configs[0] (job "node"): scrape_protocols[1]: unknown protocol "JSON"; use one of PrometheusProto, OpenMetricsText1.0.0, OpenMetricsText0.0.1, PrometheusText1.0.0, PrometheusText0.0.4`,
+		"scrape-missing-job.bad.yml":      `parsing YAML: scrape_configs: job_name: missing; every scrape job needs a name, it becomes the job label`,
+		"scrape-unknown-protocol.bad.yml": `scrape_configs[0] (job "node"): scrape_protocols[1]: unknown protocol "JSON"; use one of OpenMetricsText0.0.1, OpenMetricsText1.0.0, OpenMetricsText2.0.0, PrometheusProto, PrometheusText0.0.4, PrometheusText1.0.0`,
 		"scrape-duplicate-protocol.bad.yml": `scrape_configs[0] (job "node"): scrape_protocols[2]: "PrometheusText0.0.4" is listed twice; list each protocol once` + lineBreak +
 			`scrape_configs[0] (job "node"): scrape_protocols[3]: "PrometheusText0.0.4" is listed twice; list each protocol once` + lineBreak +
 			`scrape_configs[0] (job "node"): scrape_protocols[4]: "PrometheusText0.0.4" is listed twice; list each protocol once` + lineBreak +
 			`scrape_configs[0] (job "node"): scrape_protocols[5]: "PrometheusText0.0.4" is listed twice; list each protocol once` + lineBreak +
 			`scrape_configs[0] (job "node"): scrape_protocols[6]: "PrometheusText0.0.4" is listed twice; list each protocol once`,
-		"scrape-target-with-path.bad.yml":             `scrape_configs[0] (job "node"): static_configs[0].targets[0]: "http://a:9100/metrics" must be host:port (put the path in metrics_path, the scheme in scheme)`,
+		"scrape-target-with-path.bad.yml":             `parsing YAML: scrape_configs (job "node"): "http://a:9100/metrics" is not a valid hostname; a target is host:port: put the path in metrics_path and the scheme in scheme`,
 		"scrape-bad-scheme.bad.yml":                   `scrape_configs[0] (job "node"): scheme: "ftp" is not supported; use http, https or file`,
 		"scrape-file-no-path.bad.yml":                 `scrape_configs[0] (job "batch"): metrics_path: with scheme file, set metrics_path to the exposition file's absolute path`,
 		"scrape-relative-metrics-path.bad.yml":        `scrape_configs[0] (job "node"): metrics_path: "metrics" must start with /`,
 		"scrape-negative-timeout.bad.yml":             `parsing YAML: scrape_configs (job "node"): not a valid duration string: "-10s"` + durHint,
 		"scrape-duration-garbage.bad.yml":             `parsing YAML: scrape_configs (job "node"): not a valid duration string: "soon"` + durHint,
-		"scrape-no-static-configs.bad.yml":            `scrape_configs[0] (job "node"): static_configs: missing; list at least one target, e.g. static_configs: [{targets: ["host:9100"]}]`,
+		"scrape-no-static-configs.bad.yml":            `scrape_configs[0] (job "node"): static_configs: missing; list targets, e.g. static_configs: [{targets: ["host:9100"]}], or discover them with one of file_sd_configs, http_sd_configs, dns_sd_configs, kubernetes_sd_configs`,
 		"scrape-empty-targets.bad.yml":                `scrape_configs[0] (job "node"): static_configs[0].targets: empty; list at least one host:port target`,
 		"scrape-bad-relabel-action.bad.yml":           `parsing YAML: scrape_configs (job "node"): unknown relabel action "explode"`,
 		"scrape-bad-relabel-regex.bad.yml":            "parsing YAML: scrape_configs (job \"node\"): error parsing regexp: missing closing ): `^(?s:(unclosed)$`",
 		"scrape-basic-auth-and-authorization.bad.yml": `parsing YAML: scrape_configs (job "node"): at most one of basic_auth, oauth2 & authorization must be configured`,
-		"scrape-reserved-static-label.bad.yml": `scrape_configs[0] (job "node"): static_configs[0].labels: "__metrics_path__" is reserved (names starting with __ are internal); use metrics_path, scheme or params for what it set in Prometheus, or remove it` + lineBreak +
-			`scrape_configs[0] (job "node"): static_configs[0].labels: "__param_module" is reserved (names starting with __ are internal); use metrics_path, scheme or params for what it set in Prometheus, or remove it`,
-		"scrape-bad-static-label.bad.yml": `scrape_configs[0] (job "node"): static_configs[0].labels: "" is not a valid label name`,
+		"scrape-bad-static-label.bad.yml":             `parsing YAML: scrape_configs (job "node"): "" is not a valid label name`,
 	}
 	files, err := filepath.Glob("testdata/*.bad.yml")
 	if err != nil {

@@ -13,8 +13,9 @@ import (
 // flags added entries; Validate only reads. It is idempotent: a name once
 // given is kept, as spool directories are keyed by it.
 func (c *Config) SetDefaults() {
+	c.Global.scrapeDefaults()
 	for _, s := range c.ScrapeConfigs {
-		s.SetDefaults()
+		s.SetDefaults(c.Global)
 	}
 	for _, rw := range c.RemoteWrite {
 		rw.SetDefaults()
@@ -23,11 +24,6 @@ func (c *Config) SetDefaults() {
 		pg.SetDefaults(c.Global)
 	}
 	c.nameDestinations()
-}
-
-// SetDefaults fills the relabel rules' name validation scheme.
-func (c *ScrapeConfig) SetDefaults() {
-	setRelabelDefaults(c.MetricRelabelConfigs)
 }
 
 // SetDefaults fills the relabel rules' name validation scheme. An empty

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/prometheus/common/model"
 	"net/url"
 	"strings"
 	"testing"
@@ -51,12 +52,12 @@ scrape_configs:
 	}
 	var jobs []job
 	for _, sc := range cfg.ScrapeConfigs {
-		jobs = append(jobs, job{sc.JobName, sc.Scheme, sc.MetricsPath, sc.Params, sc.StaticConfigs[0].Targets})
+		jobs = append(jobs, job{sc.JobName, sc.Scheme, sc.MetricsPath, sc.Params, staticAddrs(sc)})
 	}
 	want := []job{
 		{"node", "http", "/metrics", nil, []string{"node:9100"}},
 		{"app.example.com", "http", "/custom/metrics", url.Values{"format": {"prom"}}, []string{"app.example.com:8080"}},
-		{"file", "file", "/var/lib/batch.prom", nil, []string{""}},
+		{"file", "file", "/var/lib/batch.prom", nil, nil},
 	}
 	if diff := cmp.Diff(want, jobs); diff != "" {
 		t.Errorf("scrape jobs (-want +got):\n%s", diff)
@@ -171,7 +172,7 @@ func TestScrapeURLCredentials(t *testing.T) {
 	if ba == nil || ba.Username != "user" || string(ba.Password) != "SECRET-pw" {
 		t.Fatalf("basic_auth = %+v, want the URL's credentials", ba)
 	}
-	if diff := cmp.Diff([]string{"app.example.com"}, sc.StaticConfigs[0].Targets); diff != "" {
+	if diff := cmp.Diff([]string{"app.example.com"}, staticAddrs(sc)); diff != "" {
 		t.Errorf("targets (-want +got):\n%s", diff)
 	}
 	cfg := Default()
@@ -179,4 +180,15 @@ func TestScrapeURLCredentials(t *testing.T) {
 	if strings.Contains(cfg.String(), "SECRET-pw") {
 		t.Errorf("String() shows the password:\n%s", cfg)
 	}
+}
+
+// staticAddrs lists the addresses of a job's static_configs.
+func staticAddrs(sc *ScrapeConfig) []string {
+	var out []string
+	for _, g := range sc.StaticTargets() {
+		for _, t := range g.Targets {
+			out = append(out, string(t[model.AddressLabel]))
+		}
+	}
+	return out
 }

@@ -153,6 +153,9 @@ func (p *Pipeline) apply(b *built) {
 		if err := closeAll(ctx, gone); err != nil {
 			p.logger.Error("closing the destinations the reload dropped", "err", err)
 		}
+		if err := p.built.set.CloseDropped(ctx, b.set); err != nil {
+			p.logger.Error("closing the collectors the reload dropped", "err", err)
+		}
 		cancel()
 	}
 	p.built = b
@@ -178,6 +181,9 @@ func (p *Pipeline) Config() *config.Config {
 // context: the run's own is cancelled by then.
 func (p *Pipeline) Close(ctx context.Context) error {
 	errs := []error{closeAll(ctx, p.destinations)}
+	if p.built != nil && p.built.set != nil {
+		errs = append(errs, p.built.set.CloseDropped(ctx, nil))
+	}
 	if p.spool != nil {
 		if err := p.spool.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("spool: %w", err))

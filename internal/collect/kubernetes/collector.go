@@ -82,6 +82,9 @@ func New(cfg *config.KubernetesConfig, logger *slog.Logger, userAgent string) (*
 // Name implements collect.Collector.
 func (c *Collector) Name() string { return "kubernetes" }
 
+// Close implements collect.Collector; nothing runs between cycles.
+func (c *Collector) Close(context.Context) error { return nil }
+
 // Collect implements collect.Collector. A resource or namespace that fails
 // does not stop the others; their errors are joined and the families hold
 // what was listed.

@@ -1,34 +1,31 @@
-// Package scrape collects from /metrics endpoints and exposition files, with
-// the target-label semantics of a Prometheus scrape_config.
+// Package scrape collects from /metrics endpoints and exposition files with
+// the semantics of a Prometheus 3.16 scrape_config: service discovery,
+// target relabelling, limits, and the series a scrape adds (up, ...).
 package scrape
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"os"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/discovery/targetgroup"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/relabel"
+	promscrape "github.com/prometheus/prometheus/scrape"
 
 	"github.com/liftpush/liftpush/internal/config"
-	"github.com/liftpush/liftpush/internal/exposition"
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
-// maxBody bounds one scrape's body, so a runaway target cannot take the
-// process down with it.
-const maxBody = 1 << 30
+// maxInFlight bounds the scrapes of one job that run at once: enough for a
+// few hundred targets in one round, few enough to bound sockets and memory.
+const maxInFlight = 64
 
 // Collector scrapes the targets of one scrape job. Collect may run again
 // after it returned, never concurrently with itself.
@@ -38,13 +35,24 @@ type Collector struct {
 	logger *slog.Logger
 	ua     string
 	accept string
+	// owns keeps the targets of this shard; nil keeps all.
+	owns func(labels.Labels) bool
+
+	startOnce sync.Once
+	disc      *discoverers // nil for scheme file
+
+	mu sync.Mutex
+	// seen holds each target's series hashes of its last scrape, sorted,
+	// for scrape_series_added.
+	seen map[string][]uint64
 }
 
 // New builds the collector of one scrape job. The job's HTTP client is made
 // once and reused, so connections stay open across daemon cycles.
 func New(cfg *config.ScrapeConfig, logger *slog.Logger, userAgent string) (*Collector, error) {
-	c := &Collector{cfg: cfg, logger: logger, ua: userAgent, accept: acceptHeader(cfg.ScrapeProtocols)}
+	c := &Collector{cfg: cfg, logger: logger, ua: userAgent, seen: map[string][]uint64{}}
 	if cfg.Scheme != "file" {
+		c.accept = acceptHeader(cfg.ScrapeProtocols, cfg.MetricNameValidationScheme, cfg.MetricNameEscapingScheme)
 		client, err := commoncfg.NewClientFromConfig(cfg.HTTPClientConfig, "scrape/"+cfg.JobName, commoncfg.WithUserAgent(userAgent))
 		if err != nil {
 			return nil, fmt.Errorf("building HTTP client: %w", err)
@@ -57,228 +65,177 @@ func New(cfg *config.ScrapeConfig, logger *slog.Logger, userAgent string) (*Coll
 // Name implements collect.Collector.
 func (c *Collector) Name() string { return "scrape/" + c.cfg.JobName }
 
-// Collect scrapes every target in turn. A failing target yields up 0 and an
-// error, while the other targets' series are still returned.
+// Close stops the job's discoverers.
+func (c *Collector) Close(context.Context) error {
+	if c.disc != nil {
+		c.disc.Close()
+	}
+	return nil
+}
+
+// discovery starts the discoverers on first use, so that building a
+// collector (check-config, a reload that keeps nothing) starts no watch.
+func (c *Collector) discovery() *discoverers {
+	c.startOnce.Do(func() {
+		if c.cfg.Scheme != "file" {
+			c.disc = startDiscovery(c.cfg.ServiceDiscoveryConfigs, c.cfg.JobName, c.logger, c.ua)
+		}
+	})
+	return c.disc
+}
+
+// Collect waits for the job's discovery to answer completely, then scrapes
+// every target concurrently. A failing target yields up 0 and an error,
+// while the other targets' series are still returned. A discoverer that
+// failed or did not answer fails the whole job: a partial target set would
+// mark the missing targets' series stale.
 func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
+	targets, err := c.targets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var limitErr error
+	if lim := c.cfg.TargetLimit; lim > 0 && uint(len(targets)) > lim {
+		// As in Prometheus: over target_limit, no target is scraped and
+		// each reports up 0.
+		limitErr = fmt.Errorf("target_limit exceeded: %d targets, limit %d", len(targets), lim)
+	}
+	results := make([]result, len(targets))
+	sem := make(chan struct{}, maxInFlight)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		if limitErr != nil {
+			results[i] = c.failed(t, limitErr, time.Now())
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = c.scrapeTarget(ctx, t)
+		}()
+	}
+	wg.Wait()
 	var (
 		out  []metric.Family
 		errs []error
 	)
-	for _, sc := range c.cfg.StaticConfigs {
-		for _, target := range sc.Targets {
-			tl := c.targetLabels(target, sc.Labels)
-			start := time.Now()
-			fams, n, err := c.scrapeTarget(ctx, target, tl, start)
-			dur := time.Since(start).Seconds()
-			up := 1.0
-			if err != nil {
-				up = 0
-				errs = append(errs, fmt.Errorf("target %s: %w", c.displayURL(target), err))
-			}
-			out = append(out, fams...)
-			// The same report series a Prometheus scrape adds, so that
-			// alerts written for up{job=...} keep working.
-			out = append(out,
-				metric.Gauge("up", "1 if the target was scraped successfully, 0 otherwise.", up, tl),
-				metric.Gauge("scrape_duration_seconds", "Duration of the scrape.", dur, tl),
-				metric.Gauge("scrape_samples_scraped", "Number of samples the target exposed.", float64(n), tl),
-			)
+	for _, r := range results {
+		out = append(out, r.families...)
+		out = append(out, r.report...)
+		if r.err != nil {
+			errs = append(errs, r.err)
 		}
+	}
+	if limitErr != nil {
+		c.logger.Warn("scrape job over its target limit, no target scraped", "targets", len(targets), "target_limit", c.cfg.TargetLimit)
+		return out, limitErr
 	}
 	return out, errors.Join(errs...)
 }
 
-// targetLabels are job, instance and the static labels, as Prometheus sets
-// them before a scrape.
-func (c *Collector) targetLabels(target string, static map[string]string) labels.Labels {
-	b := labels.NewScratchBuilder(len(static) + 2)
-	for k, v := range static {
-		if k != model.JobLabel && k != model.InstanceLabel {
-			b.Add(k, v)
-		}
-	}
-	job, instance := c.cfg.JobName, target
-	if v, ok := static[model.JobLabel]; ok {
-		job = v
-	}
-	if v, ok := static[model.InstanceLabel]; ok {
-		instance = v
-	}
-	if c.cfg.Scheme == "file" && instance == "" {
-		instance = c.cfg.MetricsPath
-	}
-	b.Add(model.JobLabel, job)
-	b.Add(model.InstanceLabel, instance)
-	b.Sort()
-	return b.Labels()
+// target is one scrape target: its URL and the labels its series get.
+type target struct {
+	url     string
+	labels  labels.Labels // job, instance and the other public target labels
+	timeout time.Duration
+	key     string // identity across cycles: labels and URL
 }
 
-func (c *Collector) scrapeTarget(ctx context.Context, target string, tl labels.Labels, start time.Time) ([]metric.Family, int, error) {
-	body, contentType, err := c.fetch(ctx, target)
-	if err != nil {
-		return nil, 0, err
+// targets returns the job's targets after relabelling, deduplicated as in
+// Prometheus, and the shard's part of them.
+func (c *Collector) targets(ctx context.Context) ([]*target, error) {
+	if c.cfg.Scheme == "file" {
+		return c.fileTargets(), nil
 	}
-	ts := start.UnixMilli()
+	d := c.discovery()
+	deadline := time.Now().Add(time.Duration(c.cfg.ScrapeInterval))
+	if dl, ok := ctx.Deadline(); ok {
+		// Leave the scrapes their timeout, and delivery the rest.
+		deadline = dl.Add(-time.Duration(c.cfg.ScrapeTimeout))
+		if half := time.Now().Add(time.Until(dl) / 2); deadline.Before(half) {
+			deadline = half
+		}
+	}
+	if err := d.wait(ctx, deadline); err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	return c.buildTargets(d.groups())
+}
+
+// fileTargets are the one file of a scheme file job, once per static
+// target when the job lists some: the target, when not empty, is the
+// instance label, and the group's labels are added.
+func (c *Collector) fileTargets() []*target {
+	groups := c.cfg.StaticTargets()
+	if len(groups) == 0 {
+		groups = []*targetgroup.Group{{Targets: []model.LabelSet{{}}}}
+	}
+	var out []*target
+	for _, g := range groups {
+		for _, tl := range g.Targets {
+			lb := labels.NewBuilder(labels.EmptyLabels())
+			for k, v := range g.Labels {
+				if !strings.HasPrefix(string(k), model.ReservedLabelPrefix) {
+					lb.Set(string(k), string(v))
+				}
+			}
+			lb.Set(model.JobLabel, c.cfg.JobName)
+			lb.Set(model.InstanceLabel, c.cfg.MetricsPath)
+			if addr := tl[model.AddressLabel]; addr != "" {
+				lb.Set(model.InstanceLabel, string(addr))
+			}
+			ls := lb.Labels()
+			out = append(out, &target{url: "file://" + c.cfg.MetricsPath, labels: ls, timeout: time.Duration(c.cfg.ScrapeTimeout), key: ls.String()})
+		}
+	}
+	return out
+}
+
+// buildTargets runs Prometheus' own target building (relabel_configs,
+// __address__, __scheme__, __metrics_path__, __param_*, the instance
+// default) on each group.
+func (c *Collector) buildTargets(groups []*targetgroup.Group) ([]*target, error) {
 	var (
-		fams    []metric.Family
-		kept    int
-		relabel = c.cfg.MetricRelabelConfigs
+		out     []*target
+		errs    []error
+		dropped int
+		seen    = map[string]bool{}
 		lb      = labels.NewBuilder(labels.EmptyLabels())
+		buf     []*promscrape.Target
 	)
-	st, err := exposition.Parse(body, contentType, exposition.ParseOptions{HonorTimestamps: c.cfg.HonorTimestamps}, func(f metric.Family) error {
-		samples := f.Samples[:0]
-		for _, s := range f.Samples {
-			ls, ok := c.mutate(lb, s.Labels, tl, relabel)
-			if !ok {
+	for _, tg := range groups {
+		var fails []error
+		buf, fails = promscrape.TargetsFromGroup(tg, &c.cfg.ScrapeConfig, buf, lb)
+		errs = append(errs, fails...)
+		for _, t := range buf {
+			ls := t.Labels(lb)
+			if ls.IsEmpty() {
+				dropped++
 				continue
 			}
-			s.Labels = ls
-			if s.T == 0 {
-				s.T = ts
+			if c.owns != nil && !c.owns(ls) {
+				continue
 			}
-			samples = append(samples, s)
-		}
-		kept += len(samples)
-		if len(samples) > 0 {
-			f.Samples = samples
-			fams = append(fams, f)
-		}
-		return nil
-	})
-	if st.NativeHistograms > 0 {
-		c.logger.Warn("skipped native histogram samples; remote-write 1.0 carries classic histograms only, expose classic buckets too",
-			"target", c.displayURL(target), "samples", st.NativeHistograms)
-	}
-	if err != nil {
-		return fams, st.Samples, err
-	}
-	c.logger.Debug("scraped", "target", c.displayURL(target), "samples", st.Samples, "kept", kept)
-	return fams, st.Samples, nil
-}
-
-// mutate applies target labels with honor_labels semantics, then
-// metric_relabel_configs, like Prometheus' mutateSampleLabels.
-func (c *Collector) mutate(lb *labels.Builder, ls, target labels.Labels, rcs []*relabel.Config) (labels.Labels, bool) {
-	lb.Reset(ls)
-	if c.cfg.HonorLabels {
-		target.Range(func(l labels.Label) {
-			if ls.Get(l.Name) == "" {
-				lb.Set(l.Name, l.Value)
+			u := t.URL().String()
+			key := ls.String() + " " + u
+			if seen[key] {
+				continue
 			}
-		})
-	} else {
-		var conflicting []string
-		target.Range(func(l labels.Label) {
-			if ls.Has(l.Name) {
-				conflicting = append(conflicting, l.Name)
+			seen[key] = true
+			timeout := time.Duration(c.cfg.ScrapeTimeout)
+			if v, err := model.ParseDuration(t.GetValue(model.ScrapeTimeoutLabel)); err == nil && v > 0 {
+				timeout = time.Duration(v)
 			}
-			lb.Set(l.Name, l.Value)
-		})
-		// A scraped label that clashes with a target label survives as
-		// exported_<name> (exported_exported_<name> if that exists too).
-		for _, name := range conflicting {
-			exported := "exported_" + name
-			for ls.Has(exported) {
-				exported = "exported_" + exported
-			}
-			lb.Set(exported, ls.Get(name))
+			out = append(out, &target{url: u, labels: ls, timeout: timeout, key: key})
 		}
 	}
-	if len(rcs) > 0 && !relabel.ProcessBuilder(lb, rcs...) {
-		return labels.EmptyLabels(), false
+	for _, err := range errs {
+		// As Prometheus: an invalid target is logged and left out; the
+		// others are scraped.
+		c.logger.Warn("target left out", "err", err)
 	}
-	out := lb.Labels()
-	if out.Get(model.MetricNameLabel) == "" {
-		return out, false
-	}
-	return out, true
-}
-
-func (c *Collector) targetURL(target string) *url.URL {
-	u := &url.URL{Scheme: c.cfg.Scheme, Host: target, Path: c.cfg.MetricsPath}
-	if len(c.cfg.Params) > 0 {
-		u.RawQuery = c.cfg.Params.Encode()
-	}
-	return u
-}
-
-func (c *Collector) displayURL(target string) string {
-	if c.cfg.Scheme == "file" {
-		return "file://" + c.cfg.MetricsPath
-	}
-	return c.targetURL(target).String()
-}
-
-// fetch returns the body and its content type.
-func (c *Collector) fetch(ctx context.Context, target string) ([]byte, string, error) {
-	if c.cfg.Scheme == "file" {
-		b, err := os.ReadFile(c.cfg.MetricsPath)
-		if err != nil {
-			return nil, "", fmt.Errorf("reading exposition file: %w", err)
-		}
-		return b, exposition.ContentTypeOf(b), nil
-	}
-	timeout := time.Duration(c.cfg.ScrapeTimeout)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.targetURL(target).String(), nil)
-	if err != nil {
-		return nil, "", fmt.Errorf("building request: %w", err)
-	}
-	req.Header.Set("Accept", c.accept)
-	// The common HTTP client disables Go's transparent gzip; ask for it and
-	// decode below, as Prometheus does.
-	req.Header.Set("Accept-Encoding", "gzip")
-	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(timeout.Seconds(), 'f', -1, 64))
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return nil, "", fmt.Errorf("scraping: %w", err)
-	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-	}()
-	if resp.StatusCode != http.StatusOK {
-		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
-		return nil, "", fmt.Errorf("server returned HTTP status %s: %s", resp.Status, strings.TrimSpace(string(snippet)))
-	}
-	var r io.Reader = resp.Body
-	if resp.Header.Get("Content-Encoding") == "gzip" {
-		gz, err := gzip.NewReader(resp.Body)
-		if err != nil {
-			return nil, "", fmt.Errorf("decoding gzip body: %w", err)
-		}
-		defer gz.Close()
-		r = gz
-	}
-	b, err := io.ReadAll(io.LimitReader(r, maxBody+1))
-	if err != nil {
-		return nil, "", fmt.Errorf("reading body: %w", err)
-	}
-	if len(b) > maxBody {
-		return nil, "", fmt.Errorf("body larger than %d bytes", maxBody)
-	}
-	return b, resp.Header.Get("Content-Type"), nil
-}
-
-// protocolHeaders maps scrape_protocols names to media types (the names are
-// Prometheus' own, so a pasted scrape job keeps working).
-var protocolHeaders = map[string]string{
-	"PrometheusProto":      "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
-	"PrometheusText0.0.4":  "text/plain;version=0.0.4",
-	"PrometheusText1.0.0":  "text/plain;version=1.0.0",
-	"OpenMetricsText0.0.1": "application/openmetrics-text;version=0.0.1",
-	"OpenMetricsText1.0.0": "application/openmetrics-text;version=1.0.0",
-}
-
-// acceptHeader lists the protocols by falling q-value, then */*.
-func acceptHeader(protocols []string) string {
-	var b strings.Builder
-	q := len(protocolHeaders) + 1
-	for _, p := range protocols {
-		fmt.Fprintf(&b, "%s;q=0.%d,", protocolHeaders[p], q)
-		q--
-	}
-	fmt.Fprintf(&b, "*/*;q=0.%d", q)
-	return b.String()
+	c.logger.Debug("targets", "active", len(out), "dropped", dropped)
+	return out, nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"github.com/prometheus/common/model"
+	promconfig "github.com/prometheus/prometheus/config"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -71,6 +73,18 @@ func series(fams []metric.Family) []string {
 	return out
 }
 
+// reportSeries are the series a scrape adds for one target, as series
+// lists them.
+func reportSeries(instance, job string, up, scraped, post, added int) []string {
+	l := fmt.Sprintf(`instance="%s", job="%s"`, instance, job)
+	return []string{
+		fmt.Sprintf(`{__name__="scrape_samples_post_metric_relabeling", %s} %d`, l, post),
+		fmt.Sprintf(`{__name__="scrape_samples_scraped", %s} %d`, l, scraped),
+		fmt.Sprintf(`{__name__="scrape_series_added", %s} %d`, l, added),
+		fmt.Sprintf(`{__name__="up", %s} %d`, l, up),
+	}
+}
+
 // fakeTarget serves body with contentType and records the requests.
 type fakeTarget struct {
 	mu          sync.Mutex
@@ -129,7 +143,7 @@ func TestCollectContentNegotiation(t *testing.T) {
 	}{
 		{
 			name:        "default protocols, text answer",
-			wantAccept:  "application/openmetrics-text;version=1.0.0;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+			wantAccept:  "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.7,application/openmetrics-text;version=0.0.1;q=0.6,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3",
 			contentType: "text/plain; version=0.0.4; charset=utf-8",
 			body:        "# TYPE a gauge\na{x=\"1\"} 1\n",
 			want:        []string{`{__name__="a", instance="HOST", job="j", x="1"} 1`},
@@ -137,7 +151,7 @@ func TestCollectContentNegotiation(t *testing.T) {
 		{
 			name:        "openmetrics answer",
 			protocols:   "scrape_protocols: [OpenMetricsText1.0.0],",
-			wantAccept:  "application/openmetrics-text;version=1.0.0;q=0.6,*/*;q=0.5",
+			wantAccept:  "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.7,*/*;q=0.6",
 			contentType: "application/openmetrics-text; version=1.0.0; charset=utf-8",
 			body:        "# TYPE c counter\nc_total 2\n# EOF\n",
 			want:        []string{`{__name__="c_total", instance="HOST", job="j"} 2`},
@@ -145,7 +159,7 @@ func TestCollectContentNegotiation(t *testing.T) {
 		{
 			name:        "protobuf first, protobuf answer",
 			protocols:   "scrape_protocols: [PrometheusProto, PrometheusText0.0.4],",
-			wantAccept:  "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.4",
+			wantAccept:  "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.6,*/*;q=0.5",
 			contentType: "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
 			body:        string(protoBody),
 			stamped:     protoStamps,
@@ -156,8 +170,9 @@ func TestCollectContentNegotiation(t *testing.T) {
 			},
 		},
 		{
-			name:       "no content type is read as text",
-			wantAccept: "application/openmetrics-text;version=1.0.0;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+			// Go's server then sniffs text/plain, which reads as text.
+			name:       "no content type set by the handler",
+			wantAccept: "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.7,application/openmetrics-text;version=0.0.1;q=0.6,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3",
 			body:       "a 1\n",
 			want:       []string{`{__name__="a", instance="HOST", job="j"} 1`},
 		},
@@ -189,10 +204,7 @@ func TestCollectContentNegotiation(t *testing.T) {
 			for _, w := range tt.want {
 				want = append(want, strings.ReplaceAll(w, "HOST", host))
 			}
-			want = append(want,
-				fmt.Sprintf(`{__name__="scrape_samples_scraped", instance="%s", job="j"} %d`, host, len(tt.want)),
-				fmt.Sprintf(`{__name__="up", instance="%s", job="j"} 1`, host),
-			)
+			want = append(want, reportSeries(host, "j", 1, len(tt.want), len(tt.want), len(tt.want))...)
 			slices.Sort(want)
 			if diff := cmp.Diff(want, series(fams)); diff != "" {
 				t.Errorf("series (-want +got):\n%s", diff)
@@ -273,11 +285,9 @@ func TestCollectHTTPError(t *testing.T) {
 	// The failing target does not sink the other one.
 	want := []string{
 		fmt.Sprintf(`{__name__="ok", instance="%s", job="j"} 1`, gh),
-		fmt.Sprintf(`{__name__="scrape_samples_scraped", instance="%s", job="j"} 0`, bh),
-		fmt.Sprintf(`{__name__="scrape_samples_scraped", instance="%s", job="j"} 1`, gh),
-		fmt.Sprintf(`{__name__="up", instance="%s", job="j"} 0`, bh),
-		fmt.Sprintf(`{__name__="up", instance="%s", job="j"} 1`, gh),
 	}
+	want = append(want, reportSeries(bh, "j", 0, 0, 0, 0)...)
+	want = append(want, reportSeries(gh, "j", 1, 1, 1, 1)...)
 	slices.Sort(want)
 	if diff := cmp.Diff(want, series(fams)); diff != "" {
 		t.Errorf("series (-want +got):\n%s", diff)
@@ -495,10 +505,7 @@ func TestCollectFile(t *testing.T) {
 			for _, w := range tt.want {
 				want = append(want, strings.ReplaceAll(w, "HOST", path))
 			}
-			want = append(want,
-				fmt.Sprintf(`{__name__="scrape_samples_scraped", instance="%s", job="batch"} 1`, path),
-				fmt.Sprintf(`{__name__="up", instance="%s", job="batch"} 1`, path),
-			)
+			want = append(want, reportSeries(path, "batch", 1, 1, 1, 1)...)
 			slices.Sort(want)
 			if diff := cmp.Diff(want, series(fams)); diff != "" {
 				t.Errorf("series (-want +got):\n%s", diff)
@@ -546,13 +553,15 @@ func TestCollectName(t *testing.T) {
 }
 
 func TestAcceptHeaderAllProtocols(t *testing.T) {
-	got := acceptHeader(config.ScrapeProtocols)
-	want := "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6," +
-		"application/openmetrics-text;version=1.0.0;q=0.5," +
-		"application/openmetrics-text;version=0.0.1;q=0.4," +
-		"text/plain;version=1.0.0;q=0.3," +
-		"text/plain;version=0.0.4;q=0.2," +
-		"*/*;q=0.1"
+	all := []promconfig.ScrapeProtocol{promconfig.PrometheusProto, promconfig.OpenMetricsText1_0_0, promconfig.OpenMetricsText0_0_1, promconfig.PrometheusText1_0_0, promconfig.PrometheusText0_0_4}
+	got := acceptHeader(all, model.UTF8Validation, "")
+	// Prometheus 3.16's header for the same list (scrape.acceptHeader).
+	want := "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7," +
+		"application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6," +
+		"application/openmetrics-text;version=0.0.1;q=0.5," +
+		"text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4," +
+		"text/plain;version=0.0.4;q=0.3," +
+		"*/*;q=0.2"
 	if got != want {
 		t.Errorf("acceptHeader = %q, want %q", got, want)
 	}

@@ -138,6 +138,9 @@ func (c *Collector) recheck(now time.Time) {
 // Name implements the collector contract.
 func (c *Collector) Name() string { return "spacelift" }
 
+// Close implements collect.Collector; nothing runs between cycles.
+func (c *Collector) Close(context.Context) error { return nil }
+
 // Collect queries the API once (plus one request per page of stacks when
 // spacelift.stacks is on) and returns every series it could build. A
 // partial answer comes back together with an error; an API that refuses
