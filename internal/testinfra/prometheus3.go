@@ -26,9 +26,16 @@ func prometheus3Binary() string {
 // the test under CI=true and skips it elsewhere.
 func StartPrometheus3(t testing.TB, features ...string) *Prometheus {
 	t.Helper()
+	return StartPrometheus3With(t, "global:\n  scrape_interval: 15s\n", features...)
+}
+
+// StartPrometheus3With is StartPrometheus3 with config as prometheus.yml:
+// the reference scraper of the scrape tests (same config, same series).
+func StartPrometheus3With(t testing.TB, config string, features ...string) *Prometheus {
+	t.Helper()
 	bin := RequireBinary(t, prometheus3Binary(), "hack/build-prometheus3.sh (or set LIFTPUSH_PROMETHEUS3)")
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte("global:\n  scrape_interval: 15s\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	port := FreePort(t)
