@@ -20,9 +20,10 @@ func userAgent() string { return "liftpush/" + version.Version }
 // dests, when given, replace the configured destinations.
 func newPipeline(cfg *config.Config, logger *slog.Logger, dests ...push.Destination) (*pipeline.Pipeline, error) {
 	p, err := pipeline.New(cfg, pipeline.Options{Logger: logger, UserAgent: userAgent(), Destinations: dests})
-	if errors.Is(err, spool.ErrBusy) {
-		// Another run still holds the spool: exit 1, as a failed
-		// delivery would; the config is fine.
+	if errors.Is(err, spool.ErrBusy) || errors.Is(err, spool.ErrUnusable) {
+		// Another run still holds the spool, or a dir in it cannot be
+		// used (not writable, a symlink): exit 1, as a failed delivery
+		// would; the config is fine.
 		return nil, err
 	}
 	if err != nil {
