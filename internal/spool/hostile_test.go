@@ -456,3 +456,40 @@ func TestHugeJunkRecord(t *testing.T) {
 		}
 	})
 }
+
+// TestRemoveFails: a record whose file cannot be removed (here replaced by
+// a non-empty directory, which unlink refuses to root too) leaves the index
+// all the same, with an error that names the cause and the fix; the next
+// Open moves the odd file aside rather than send it.
+func TestRemoveFails(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, Options{})
+	q := openQueue(t, s)
+	mustAppend(t, q, 1, 100)
+	mustAppend(t, q, 2, 100)
+	path := filepath.Join(q.dir, q.entries[0].name())
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(path, "x"), dirPerm); err != nil {
+		t.Fatal(err)
+	}
+	err := q.Remove(1)
+	want := fmt.Sprintf("spool: removing from queue %s: remove %s: directory not empty; make %s writable for uid %d", testDest, path, q.dir, os.Getuid())
+	if err == nil || err.Error() != want {
+		t.Errorf("Remove: %v, want %q", err, want)
+	}
+	if diff := cmp.Diff([]uint64{2}, seqs(t, q)); diff != "" {
+		t.Errorf("pending (-want +got):\n%s", diff)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	q = openQueue(t, openSpool(t, dir, Options{}))
+	if diff := cmp.Diff([]uint64{2}, seqs(t, q)); diff != "" {
+		t.Errorf("pending after reopen (-want +got):\n%s", diff)
+	}
+	if got := q.Stats().Corrupt; got != 1 {
+		t.Errorf("Stats.Corrupt %d, want 1 (the directory moved aside)", got)
+	}
+}

@@ -431,6 +431,9 @@ func (q *Queue) quarantine(name string, why error, sync bool) (string, error) {
 
 // Remove deletes a record, once the receiver has accepted it or refused it
 // for good. A seq not in the queue gives an error wrapping fs.ErrNotExist.
+// When the file cannot be removed (a queue dir made read-only since Open),
+// the record still leaves the queue's index: it has its outcome, and this
+// process must not send it again; the next Open refuses the dir.
 //
 // Remove does not fsync the directory: kill -9 cannot undo it, and power
 // loss can only make the record come back, to be sent again; the next
@@ -447,10 +450,11 @@ func (q *Queue) Remove(seq uint64) error {
 	if !ok {
 		return fmt.Errorf("spool: queue %s has no record %d: %w", q.name, seq, fs.ErrNotExist)
 	}
-	if err := os.Remove(filepath.Join(q.dir, q.entries[i].name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	err = os.Remove(filepath.Join(q.dir, q.entries[i].name()))
+	q.forget(i)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("spool: removing from queue %s: %w; make %s writable for uid %d", q.name, err, q.dir, os.Getuid())
 	}
-	q.forget(i)
 	return nil
 }
 
