@@ -77,30 +77,40 @@ func (d *Daemon) Reload() error {
 
 // Run runs cycles until ctx ends, then lets a running cycle finish for up to
 // ShutdownTimeout, cancels it if it has not, and closes the destinations
-// (delete_on_shutdown). A reload never starts or interrupts a cycle: what it
-// built is applied when no cycle runs.
-func (d *Daemon) Run(ctx context.Context) {
+// (delete_on_shutdown) within what is left of ShutdownTimeout. A reload
+// never starts or interrupts a cycle: what it built is applied when no
+// cycle runs.
+//
+// Activations are computed from the last one, never from a reload, so that
+// reloads more frequent than the schedule cannot starve it (issue 22).
+//
+// Run returns at most ShutdownTimeout + 2*StuckGrace after ctx ends. It
+// returns ErrAbandoned when the cycle or the closing was still running
+// then: a stage ignored its cancellation and was left behind.
+func (d *Daemon) Run(ctx context.Context) error {
 	d.init()
 	defer close(d.stopped)
 	p := d.Pipeline
 	var (
 		done   chan struct{} // non-nil while a cycle runs
+		grace  time.Duration // the running cycle's shutdown_timeout
 		staged *built
 	)
 	// start runs work as the one running cycle: a collection cycle, or
 	// a replay of the spool between cycles.
 	start := func(work func(context.Context)) {
 		done = make(chan struct{})
-		grace := d.ShutdownTimeout
+		grace = d.ShutdownTimeout
+		g := grace
 		go func() {
 			defer close(done)
 			// The cycle outlives ctx: SIGTERM must not drop what it is
 			// delivering. Only shutdown_timeout after it cancels it.
-			cctx, cancel := Graceful(ctx, grace)
+			cctx, cancel := Graceful(ctx, g)
 			defer cancel()
 			work(cctx)
 			if errors.Is(context.Cause(cctx), push.ErrShutdown) {
-				p.logger.Warn("shutdown_timeout reached, cancelling the running cycle", "shutdown_timeout", grace)
+				p.logger.Warn("shutdown_timeout reached, cancelling the running cycle", "shutdown_timeout", g)
 			}
 		}()
 	}
@@ -108,6 +118,11 @@ func (d *Daemon) Run(ctx context.Context) {
 		p.RunCycle(ctx)
 		d.ready.Store(true)
 	}
+	// last is the last activation (the start counts as one); the next
+	// is always the schedule's next time after it.
+	last := time.Now()
+	timer := time.NewTimer(time.Until(d.Schedule.Next(last)))
+	defer timer.Stop()
 	apply := func() {
 		if staged == nil {
 			return
@@ -119,9 +134,10 @@ func (d *Daemon) Run(ctx context.Context) {
 		}
 		d.ShutdownTimeout = time.Duration(g.ShutdownTimeout)
 		staged = nil
+		// Unchanged schedule, unchanged activation; a changed one counts
+		// from the last activation, so an overdue cycle runs at once.
+		timer.Reset(time.Until(d.Schedule.Next(last)))
 	}
-	timer := time.NewTimer(d.untilNext())
-	defer timer.Stop()
 	// Between cycles, what the spool holds is retried on these ticks, so
 	// that an uplink coming back is used before the next cycle is due.
 	retry := time.NewTicker(replayEvery)
@@ -130,22 +146,20 @@ func (d *Daemon) Run(ctx context.Context) {
 	for {
 		select {
 		case <-timer.C:
+			last = time.Now()
 			if done != nil {
 				p.logger.Warn("previous cycle still running, skipping this one")
 			} else {
 				start(cycle)
 			}
-			timer.Reset(d.untilNext())
+			timer.Reset(time.Until(d.Schedule.Next(last)))
 		case <-retry.C:
 			if done == nil && p.spooled() {
 				start(p.Replay)
 			}
 		case <-done:
 			done = nil
-			if staged != nil {
-				apply()
-				timer.Reset(d.untilNext())
-			}
+			apply()
 		case res := <-d.reloads:
 			b, err := d.reload()
 			res <- err
@@ -153,22 +167,57 @@ func (d *Daemon) Run(ctx context.Context) {
 				staged = b
 				if done == nil {
 					apply()
-					timer.Reset(d.untilNext())
 				}
 			}
 		case <-ctx.Done():
-			if done != nil {
-				p.logger.Info("stopping: letting the running cycle finish", "shutdown_timeout", d.ShutdownTimeout)
-				<-done
-			}
-			cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), d.ShutdownTimeout)
-			defer ccancel()
-			if err := p.Close(cctx); err != nil {
-				p.logger.Error("shutdown", "err", err)
-			}
-			return
+			return d.stop(done, grace)
 		}
 	}
+}
+
+// stop waits for the running cycle (done, nil if none) until grace +
+// StuckGrace from now, then closes the pipeline within what is left of
+// ShutdownTimeout (at least StuckGrace/2), and gives up on the closing
+// StuckGrace/2 after that.
+func (d *Daemon) stop(done chan struct{}, grace time.Duration) error {
+	p := d.Pipeline
+	stopAt := time.Now()
+	var abandoned error
+	if done != nil {
+		p.logger.Info("stopping: letting the running cycle finish", "shutdown_timeout", grace)
+		t := time.NewTimer(grace + StuckGrace)
+		select {
+		case <-done:
+		case <-t.C:
+			// Closing goes ahead: what the cycle still holds is lost
+			// with the process anyway, and delete_on_shutdown is not.
+			p.logger.Error("the running cycle did not stop when cancelled; abandoning it", "shutdown_timeout", grace, "err", ErrAbandoned)
+			abandoned = ErrAbandoned
+		}
+		t.Stop()
+	}
+	// Half of StuckGrace at least to close, the other half for Close to
+	// notice its deadline.
+	closeBy := stopAt.Add(d.ShutdownTimeout)
+	if soon := time.Now().Add(StuckGrace / 2); closeBy.Before(soon) {
+		closeBy = soon
+	}
+	cctx, cancel := context.WithDeadline(context.Background(), closeBy)
+	defer cancel()
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close(cctx) }()
+	t := time.NewTimer(time.Until(closeBy) + StuckGrace/2)
+	defer t.Stop()
+	select {
+	case err := <-closed:
+		if err != nil {
+			p.logger.Error("shutdown", "err", err)
+		}
+	case <-t.C:
+		p.logger.Error("closing the destinations did not finish within shutdown_timeout; abandoning it", "err", ErrAbandoned)
+		abandoned = ErrAbandoned
+	}
+	return abandoned
 }
 
 // replayEvery is how often a daemon retries its spool between cycles.
@@ -197,9 +246,4 @@ func (d *Daemon) reload() (*built, error) {
 	}
 	p.logger.Info("configuration reloaded; it takes effect from the next cycle")
 	return b, nil
-}
-
-func (d *Daemon) untilNext() time.Duration {
-	now := time.Now()
-	return d.Schedule.Next(now).Sub(now)
 }
