@@ -28,7 +28,7 @@ type runCmd struct {
 
 func newRunCmd(app *kingpin.Application, f *flags) *runCmd {
 	c := &runCmd{f: f}
-	cmd := app.Command("run", `Collect and push. With --once: one cycle, then exit (Kubernetes CronJob). Without: a cycle at start, then one per global.schedule, never overlapping. SIGHUP (or POST /-/reload) reloads the configuration and secret files; SIGTERM or SIGINT stops scheduling, lets a running cycle finish for up to global.shutdown_timeout, and exits 0.`)
+	cmd := app.Command("run", `Collect and push. With --once: one cycle, then exit (Kubernetes CronJob). Without: a cycle at start, then one per global.schedule, never overlapping. SIGHUP (or POST /-/reload) reloads the configuration and secret files; SIGTERM or SIGINT stops scheduling, lets a running cycle finish for up to global.shutdown_timeout, cancels it then, and exits 0. A stage that does not stop when cancelled (a read blocked in the kernel) is abandoned 1s later and the exit code is 1: the process is gone at most shutdown_timeout + 3s after the signal.`)
 	f.addConfigFlags(cmd)
 	cmd.Flag("once", "Run one cycle and exit.").BoolVar(&c.once)
 	cmd.Flag("web.listen-address", "Address to serve /metrics, /-/healthy, /-/ready and /-/reload on, e.g. :9555. Repeatable. Off by default; not with --once.").
@@ -66,17 +66,23 @@ func (c *runCmd) exec(logger *slog.Logger) error {
 	sigctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if c.once {
-		defer closePipeline(p, cfg, logger)
-		ctx, cancel := pipeline.Graceful(sigctx, time.Duration(cfg.Global.ShutdownTimeout))
-		defer cancel()
-		if res := p.RunCycle(ctx); !res.OK() {
+		defer closePipeline(sigctx, p, cfg, logger)
+		var ok bool
+		err := pipeline.Bounded(sigctx, time.Duration(cfg.Global.ShutdownTimeout), func(ctx context.Context) {
+			ok = p.RunCycle(ctx).OK()
+		})
+		if err != nil {
+			logger.Error("exiting without the cycle", "shutdown_timeout", cfg.Global.ShutdownTimeout, "err", err)
+			return errFailed
+		}
+		if !ok {
 			return errFailed
 		}
 		return nil
 	}
 	d, err := pipeline.NewDaemon(p, func() (*config.Config, error) { return c.f.load(true) })
 	if err != nil {
-		closePipeline(p, cfg, logger)
+		closePipeline(context.Background(), p, cfg, logger)
 		return usageError{err}
 	}
 	if len(c.listen) > 0 {
@@ -87,7 +93,9 @@ func (c *runCmd) exec(logger *slog.Logger) error {
 			return usageError{err}
 		}
 		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			// Requests in progress get a moment; shutdown_timeout was
+			// spent on the cycle, and the process must end (issue 22).
+			ctx, cancel := context.WithTimeout(context.Background(), pipeline.StuckGrace)
 			defer cancel()
 			_ = srv.Shutdown(ctx)
 		}()
@@ -106,7 +114,11 @@ func (c *runCmd) exec(logger *slog.Logger) error {
 		attrs = append(attrs, "listen", c.listen)
 	}
 	logger.Info("starting", attrs...)
-	d.Run(sigctx)
+	err = d.Run(sigctx)
 	logger.Info("stopped")
+	if err != nil {
+		// Logged by the daemon: a stage was abandoned.
+		return errFailed
+	}
 	return nil
 }
