@@ -119,7 +119,7 @@ func Listen(addrs []string, configFile string, h http.Handler, opts Options, log
 			IdleTimeout:       opts.ReadTimeout,
 			WriteTimeout:      opts.WriteTimeout,
 			ConnState:         lim.connState,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		},
 		done: make(chan error, 1),
 	}
