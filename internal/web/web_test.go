@@ -2,13 +2,23 @@ package web
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -211,5 +221,100 @@ func TestListenReadTimeout(t *testing.T) {
 	addr := listenLocal(t, http.NotFoundHandler(), Options{ReadTimeout: 100 * time.Millisecond, WriteTimeout: time.Minute})
 	if c := dialIdle(t, addr, 1)[0]; !closedByServer(c, 10*time.Second) {
 		t.Error("a silent connection was still open 10s after a read timeout of 100ms")
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key under dir and
+// returns an exporter-toolkit web config that serves TLS with them, and the
+// certificate's pool.
+func selfSigned(t *testing.T, dir string) (string, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "liftpush test"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, keyFile, cfg := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "web.yml")
+	for name, b := range map[string][]byte{
+		cert:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		keyFile: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}),
+		cfg:     []byte("tls_server_config:\n  cert_file: " + cert + "\n  key_file: " + keyFile + "\n"),
+	} {
+		if err := os.WriteFile(name, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parsed, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(parsed)
+	return cfg, pool
+}
+
+// TestListenTLSKeepsActiveConnections is TestListenKeepsActiveConnections
+// behind TLS, where the server reports the state of its *tls.Conn, not of
+// the connection the limiter counts.
+func TestListenTLSKeepsActiveConnections(t *testing.T) {
+	webCfg, pool := selfSigned(t, t.TempDir())
+	release := make(chan struct{})
+	var started sync.WaitGroup
+	started.Add(2)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started.Done()
+		<-release
+		fmt.Fprintln(w, "done")
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	s, err := Listen([]string{addr}, webCfg, h, Options{MaxConnections: 2, ReadTimeout: time.Minute, WriteTimeout: time.Minute}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			resp, err := client.Get("https://" + addr + "/block")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					err = fmt.Errorf("status %d", resp.StatusCode)
+				}
+			}
+			errs <- err
+		}()
+	}
+	started.Wait()
+	if c := dialIdle(t, addr, 1)[0]; !closedByServer(c, 5*time.Second) {
+		t.Errorf("a 3rd connection with 2 TLS requests in progress was kept open, want it closed")
+	}
+	close(release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("TLS request in progress: %v", err)
+		}
 	}
 }
