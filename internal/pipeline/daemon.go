@@ -35,6 +35,9 @@ type Daemon struct {
 	reloads chan chan error
 	stopped chan struct{}
 	ready   atomic.Bool
+	// overdue is when the running cycle or replay is past its
+	// cycle_timeout by StuckGrace (Unix ns), 0 when none runs.
+	overdue atomic.Int64
 }
 
 // NewDaemon returns the daemon of a pipeline built by New, with the
@@ -55,8 +58,20 @@ func (d *Daemon) init() {
 	})
 }
 
-// Ready reports whether a first cycle has finished (/-/ready).
-func (d *Daemon) Ready() bool { return d.ready.Load() }
+// Ready returns nil once a first cycle has finished, as long as no cycle
+// runs past its cycle_timeout; else it says why not (/-/ready). A cycle
+// that overruns has a stage that ignores its deadline, and no other cycle
+// can start: the daemon is stuck (issue 22).
+func (d *Daemon) Ready() error {
+	if !d.ready.Load() {
+		return errors.New("the first cycle has not finished")
+	}
+	if o := d.overdue.Load(); o != 0 && time.Now().UnixNano() > o {
+		return fmt.Errorf("a cycle has run %s past its cycle_timeout: a stage is stuck, no cycle can start (see the log)",
+			time.Since(time.Unix(0, o)).Round(time.Second)+StuckGrace)
+	}
+	return nil
+}
 
 // ErrStopped is returned by Reload once the daemon has stopped.
 var ErrStopped = errors.New("daemon stopped")
@@ -101,6 +116,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	start := func(work func(context.Context)) {
 		done = make(chan struct{})
 		grace = d.ShutdownTimeout
+		d.overdue.Store(time.Now().Add(p.cycleTimeout + StuckGrace).UnixNano())
 		g := grace
 		go func() {
 			defer close(done)
@@ -159,6 +175,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		case <-done:
 			done = nil
+			d.overdue.Store(0)
 			apply()
 		case res := <-d.reloads:
 			b, err := d.reload()

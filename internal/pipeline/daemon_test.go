@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -199,8 +201,8 @@ func TestDaemonReloadNeverOverlaps(t *testing.T) {
 		if ran < 8 {
 			t.Errorf("%d cycles in 20s, want about 10", ran)
 		}
-		if !d.Ready() {
-			t.Error("not ready after cycles finished")
+		if err := d.Ready(); err != nil {
+			t.Errorf("not ready after cycles finished: %v", err)
 		}
 		if v := p.reloadSelf(); len(v) != 2 || v[0].Samples[0].Value != 1 {
 			t.Errorf("reload self-metrics = %v, want successful", v)
@@ -435,6 +437,78 @@ func TestBounded(t *testing.T) {
 		start := time.Now()
 		if err := Bounded(t.Context(), time.Second, func(context.Context) { time.Sleep(time.Hour) }); err != nil || time.Since(start) != time.Hour {
 			t.Errorf("Bounded = %v after %s, want nil after 1h", err, time.Since(start))
+		}
+	})
+}
+
+// onceStuck takes 500 ms the first time, then ignores its context until
+// release is closed.
+type onceStuck struct {
+	probes
+	runs    atomic.Int32
+	release chan struct{}
+}
+
+func (c *onceStuck) Name() string { return "once-stuck" }
+
+func (c *onceStuck) Collect(ctx context.Context) ([]metric.Family, error) {
+	if c.runs.Add(1) > 1 {
+		<-c.release
+	} else {
+		time.Sleep(500 * time.Millisecond)
+	}
+	return nil, nil
+}
+
+// TestDaemonReadyWhileCyclesRun: ready after the first cycle, not ready
+// once a cycle overruns its cycle_timeout (a stuck stage, which stops every
+// later cycle), ready again when it ends.
+func TestDaemonReadyWhileCyclesRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sched, err := config.ParseSchedule("@every 10s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &onceStuck{release: make(chan struct{})}
+		p := &Pipeline{
+			collectors:   []collect.Collector{c},
+			job:          "liftpush",
+			cycleTimeout: 5 * time.Second,
+			logger:       slog.New(slog.DiscardHandler),
+		}
+		d := &Daemon{Pipeline: p, Schedule: sched, ShutdownTimeout: time.Second}
+		ctx, cancel := context.WithCancel(t.Context())
+		stopped := make(chan error)
+		go func() { stopped <- d.Run(ctx) }()
+		steps := []struct {
+			at      time.Duration
+			release bool
+			want    string // "" for ready
+		}{
+			{at: 0, want: "the first cycle has not finished"},
+			{at: time.Second},
+			// The second cycle starts at 10 s and may run until 15 s,
+			// plus StuckGrace.
+			{at: 15 * time.Second},
+			{at: 17 * time.Second, want: "a cycle has run 2s past its cycle_timeout"},
+			{at: 30 * time.Second, want: "a cycle has run 15s past its cycle_timeout"},
+			{at: 31 * time.Second, release: true},
+		}
+		start := time.Now()
+		for _, s := range steps {
+			time.Sleep(time.Until(start.Add(s.at)))
+			if s.release {
+				close(c.release)
+			}
+			synctest.Wait()
+			err := d.Ready()
+			if got := fmt.Sprint(err); (s.want == "" && err != nil) || (s.want != "" && !strings.Contains(got, s.want)) {
+				t.Errorf("at %s: Ready() = %v, want %q", s.at, err, s.want)
+			}
+		}
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Errorf("Run: %v", err)
 		}
 	})
 }

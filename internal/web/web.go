@@ -19,8 +19,9 @@ import (
 
 // Daemon is what the listener reports on and controls.
 type Daemon interface {
-	// Ready reports whether the first cycle has finished.
-	Ready() bool
+	// Ready returns nil once the first cycle has finished, while cycles
+	// keep running; else it says why not.
+	Ready() error
 	// Reload re-reads the configuration; the error says why it was kept.
 	Reload() error
 }
@@ -33,8 +34,8 @@ func Handler(d Daemon, g prometheus.Gatherer, logger *slog.Logger) http.Handler 
 		fmt.Fprintln(w, "liftpush is healthy.")
 	})
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if !d.Ready() {
-			http.Error(w, "liftpush is not ready: the first cycle has not finished.", http.StatusServiceUnavailable)
+		if err := d.Ready(); err != nil {
+			http.Error(w, "liftpush is not ready: "+err.Error()+".", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "liftpush is ready.")

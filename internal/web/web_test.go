@@ -35,7 +35,12 @@ type fakeDaemon struct {
 	err     error
 }
 
-func (d *fakeDaemon) Ready() bool { return d.ready.Load() }
+func (d *fakeDaemon) Ready() error {
+	if !d.ready.Load() {
+		return errors.New("the first cycle has not finished")
+	}
+	return nil
+}
 func (d *fakeDaemon) Reload() error {
 	d.reloads.Add(1)
 	return d.err
