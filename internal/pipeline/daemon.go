@@ -36,7 +36,7 @@ type Daemon struct {
 	stopped chan struct{}
 	ready   atomic.Bool
 	// overdue is when the running cycle or replay is past its
-	// cycle_timeout by StuckGrace (Unix ns), 0 when none runs.
+	// cycle_timeout by overrunSlack (Unix ns), 0 when none runs.
 	overdue atomic.Int64
 }
 
@@ -68,10 +68,15 @@ func (d *Daemon) Ready() error {
 	}
 	if o := d.overdue.Load(); o != 0 && time.Now().UnixNano() > o {
 		return fmt.Errorf("a cycle has run %s past its cycle_timeout: a stage is stuck, no cycle can start (see the log)",
-			time.Since(time.Unix(0, o)).Round(time.Second)+StuckGrace)
+			time.Since(time.Unix(0, o)).Round(time.Second)+overrunSlack)
 	}
 	return nil
 }
+
+// overrunSlack is how far past its cycle_timeout a cycle may run before
+// the daemon says it is not ready: what is cancelled at the deadline
+// still spools or closes, and a loaded machine must not make /-/ready flap.
+const overrunSlack = 5 * time.Second
 
 // ErrStopped is returned by Reload once the daemon has stopped.
 var ErrStopped = errors.New("daemon stopped")
@@ -116,7 +121,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	start := func(work func(context.Context)) {
 		done = make(chan struct{})
 		grace = d.ShutdownTimeout
-		d.overdue.Store(time.Now().Add(p.cycleTimeout + StuckGrace).UnixNano())
+		d.overdue.Store(time.Now().Add(p.cycleTimeout + overrunSlack).UnixNano())
 		g := grace
 		go func() {
 			defer close(done)

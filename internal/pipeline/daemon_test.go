@@ -488,9 +488,9 @@ func TestDaemonReadyWhileCyclesRun(t *testing.T) {
 			{at: 0, want: "the first cycle has not finished"},
 			{at: time.Second},
 			// The second cycle starts at 10 s and may run until 15 s,
-			// plus StuckGrace.
-			{at: 15 * time.Second},
-			{at: 17 * time.Second, want: "a cycle has run 2s past its cycle_timeout"},
+			// plus overrunSlack.
+			{at: 20 * time.Second},
+			{at: 22 * time.Second, want: "a cycle has run 7s past its cycle_timeout"},
 			{at: 30 * time.Second, want: "a cycle has run 15s past its cycle_timeout"},
 			{at: 31 * time.Second, release: true},
 		}
