@@ -609,3 +609,45 @@ remote_write:
 		})
 	}
 }
+
+// TestE2EPushSIGTERMStuckInput pushes from a named pipe that stays open and
+// silent, and sends SIGTERM: the read ignores every context, so the push
+// is abandoned, and the process exits 1 within shutdown_timeout + 5 s
+// instead of never.
+func TestE2EPushSIGTERMStuckInput(t *testing.T) {
+	const shutdown = 2 * time.Second
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "in.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Held open for reading and writing: liftpush's open does not block,
+	// its read does, for ever.
+	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	cfg := writeFile(t, dir, "liftpush.yml", fmt.Sprintf(`
+global: {shutdown_timeout: %s}
+remote_write:
+  - {name: nowhere, url: 'http://127.0.0.1:%d/api/v1/write'}
+`, promDuration(shutdown), testinfra.FreePort(t)))
+	p := testinfra.StartLiftpush(t, nil, "push", "--config.file="+cfg, fifo)
+	// No log line says the read began: give the process a moment.
+	time.Sleep(time.Second)
+	sent := time.Now()
+	p.Signal(syscall.SIGTERM)
+	res := p.Wait(shutdown + 30*time.Second)
+	took := time.Since(sent)
+	if limit := shutdown + 5*time.Second; took > limit {
+		t.Errorf("exited %s after SIGTERM, want within shutdown_timeout %s + 5s", took.Round(time.Millisecond), shutdown)
+	}
+	if res.ExitCode != 1 {
+		t.Errorf("exit code %d, want 1", res.ExitCode)
+	}
+	if !strings.Contains(res.Stderr, "did not stop when cancelled") {
+		t.Errorf("the log does not say the push was abandoned")
+	}
+	t.Logf("exited %s after SIGTERM", took.Round(time.Millisecond))
+}
