@@ -1,0 +1,44 @@
+package exposition
+
+import (
+	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/textparse"
+
+	"github.com/liftpush/liftpush/internal/metric"
+)
+
+// newHistogramExtra holds a native histogram read by textparse. The
+// parsers may hand out histograms they keep (the NHCB parser caches its
+// last one), so the sample gets its own copy.
+func newHistogramExtra(h *histogram.Histogram, fh *histogram.FloatHistogram) *metric.Extra {
+	switch {
+	case h != nil:
+		return &metric.Extra{H: h.Copy()}
+	case fh != nil:
+		return &metric.Extra{FH: fh.Copy()}
+	}
+	return nil
+}
+
+// readExemplars adds the exemplars textparse has for the current entry to
+// x, allocating it only when there is one. As in Prometheus' scrape loop,
+// an exemplar of a native histogram without a timestamp is dropped (the
+// spec requires one there); a float sample's exemplar without one keeps
+// HasTs false and takes the sample's time when it is sent.
+func readExemplars(p textparse.Parser, x *metric.Extra) *metric.Extra {
+	native := x != nil && (x.H != nil || x.FH != nil)
+	var e exemplar.Exemplar
+	for p.Exemplar(&e) {
+		if !e.HasTs && native {
+			e = exemplar.Exemplar{}
+			continue
+		}
+		if x == nil {
+			x = &metric.Extra{}
+		}
+		x.Exemplars = append(x.Exemplars, e)
+		e = exemplar.Exemplar{}
+	}
+	return x
+}
