@@ -17,22 +17,23 @@ import (
 // ScrapeConfig is the subset of Prometheus' scrape_config that makes sense
 // for a push job, so a job can be pasted from prometheus.yml.
 type ScrapeConfig struct {
-	JobName              string            `yaml:"job_name"`
-	Scheme               string            `yaml:"scheme,omitempty"`
-	MetricsPath          string            `yaml:"metrics_path,omitempty"`
-	Params               url.Values        `yaml:"params,omitempty"`
-	ScrapeTimeout        model.Duration    `yaml:"scrape_timeout,omitempty"`
-	ScrapeProtocols      []string          `yaml:"scrape_protocols,omitempty"`
-	HonorLabels          bool              `yaml:"honor_labels"`
-	HonorTimestamps      bool              `yaml:"honor_timestamps"`
-	StaticConfigs        []StaticConfig    `yaml:"static_configs"`
-	MetricRelabelConfigs []*relabel.Config `yaml:"metric_relabel_configs,omitempty"`
+	JobName              string                     `yaml:"job_name"`
+	Scheme               string                     `yaml:"scheme,omitempty"`
+	MetricsPath          string                     `yaml:"metrics_path,omitempty"`
+	Params               url.Values                 `yaml:"params,omitempty"`
+	ScrapeTimeout        model.Duration             `yaml:"scrape_timeout,omitempty"`
+	ScrapeProtocols      []string                   `yaml:"scrape_protocols,omitempty"`
+	HonorLabels          bool                       `yaml:"honor_labels"`
+	HonorTimestamps      bool                       `yaml:"honor_timestamps"`
+	StaticConfigs        []StaticConfig             `yaml:"static_configs"`
+	MetricRelabelConfigs []*relabel.Config          `yaml:"metric_relabel_configs,omitempty"`
+	HTTPClientConfig     commoncfg.HTTPClientConfig `yaml:",inline"`
+
 	// The histogram keys, with Prometheus 3.16's meaning and defaults
 	// (exposition.ParseOptions says what each does).
-	ScrapeNativeHistograms         *bool                      `yaml:"scrape_native_histograms,omitempty"`
-	AlwaysScrapeClassicHistograms  bool                       `yaml:"always_scrape_classic_histograms,omitempty"`
-	ConvertClassicHistogramsToNHCB bool                       `yaml:"convert_classic_histograms_to_nhcb,omitempty"`
-	HTTPClientConfig               commoncfg.HTTPClientConfig `yaml:",inline"`
+	ScrapeNativeHistograms         *bool `yaml:"scrape_native_histograms,omitempty"`
+	AlwaysScrapeClassicHistograms  bool  `yaml:"always_scrape_classic_histograms,omitempty"`
+	ConvertClassicHistogramsToNHCB bool  `yaml:"convert_classic_histograms_to_nhcb,omitempty"`
 
 	deprecated []string
 }
@@ -74,7 +75,7 @@ func (c *ScrapeConfig) UnmarshalYAML(unmarshal func(any) error) error {
 		return blockError("scrape_configs", job, err)
 	}
 	c.deprecated = deprecatedAuthKeys(&c.HTTPClientConfig)
-	if c.ScrapeNativeHistograms != nil && *c.ScrapeNativeHistograms && &c.ScrapeProtocols[0] == &DefaultScrapeConfig.ScrapeProtocols[0] {
+	if c.ScrapeNativeHistograms != nil && *c.ScrapeNativeHistograms && len(c.ScrapeProtocols) > 0 && &c.ScrapeProtocols[0] == &DefaultScrapeConfig.ScrapeProtocols[0] {
 		// As in Prometheus: a job that scrapes native histograms and
 		// lists no protocols asks for protobuf first, the one format
 		// that carries them (the decoder always allocates a listed one).
