@@ -185,3 +185,35 @@ func TestParseExemplars(t *testing.T) {
 		t.Errorf("exemplars = %+v, want the timestamped t1 only", ex)
 	}
 }
+
+// FuzzParseNative is FuzzParse with the histogram and exemplar options: no
+// panic on any input, no native histogram unless asked for (natively or by
+// NHCB conversion), no exemplar unless asked for.
+func FuzzParseNative(f *testing.F) {
+	withExemplar := nativeHistogram(true)
+	withExemplar.Metric[0].Histogram.Exemplars = []*dto.Exemplar{{Label: []*dto.LabelPair{{Name: proto.String("t"), Value: proto.String("1")}}, Value: proto.Float64(1), Timestamp: timestamppb.Now()}}
+	f.Add(expositiontest.EncodeProto(f, nativeHistogram(true), nativeHistogram(false), withExemplar), uint8(2), uint8(15))
+	f.Add(expositiontest.EncodeProto(f, expositiontest.ProtoFamilies()...), uint8(2), uint8(5))
+	f.Add([]byte("# TYPE rt histogram\nrt_bucket{le=\"1\"} 1 # {a=\"b\"} 1 1\nrt_bucket{le=\"+Inf\"} 2\nrt_sum 3\nrt_count 2\n# EOF\n"), uint8(1), uint8(12))
+	f.Add([]byte("# TYPE rt histogram\nrt_bucket{le=\"1\"} 1\nrt_bucket{le=\"+Inf\"} 2\nrt_sum 3\nrt_count 2\n"), uint8(0), uint8(4))
+	contentTypes := []string{ctText, ctOpenMetrics, ctProto}
+	f.Fuzz(func(t *testing.T, body []byte, ct, flags uint8) {
+		opts := ParseOptions{
+			NativeHistograms:               flags&1 != 0,
+			AlwaysScrapeClassicHistograms:  flags&2 != 0,
+			ConvertClassicHistogramsToNHCB: flags&4 != 0,
+			Exemplars:                      flags&8 != 0,
+		}
+		_, _ = Parse(body, contentTypes[int(ct)%len(contentTypes)], opts, func(fam metric.Family) error {
+			for _, s := range fam.Samples {
+				if s.IsHistogram() && !opts.NativeHistograms && !opts.ConvertClassicHistogramsToNHCB {
+					t.Errorf("native histogram %s without NativeHistograms", s.Labels)
+				}
+				if len(s.Exemplars()) > 0 && !opts.Exemplars {
+					t.Errorf("exemplars on %s without Exemplars", s.Labels)
+				}
+			}
+			return nil
+		})
+	})
+}
