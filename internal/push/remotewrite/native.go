@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 
+	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
@@ -78,6 +80,78 @@ func staleExtra(k histKind) *metric.Extra {
 		return staleFloatHistogram
 	}
 	return nil
+}
+
+// dropNHCBv1 is the drop reason of a native histogram with custom buckets
+// for a 1.0 destination without convert_nhcb_to_classic: 1.0 cannot carry
+// it, and Prometheus drops it there too.
+const dropNHCBv1 = "nhcb_not_supported"
+
+// nhcbConverted says that native turned the sample into classic series.
+const nhcbConverted = "converted"
+
+// native decides what becomes of a sample with an Extra, as Prometheus'
+// queue manager does: an NHCB is turned into classic series with
+// convert_nhcb_to_classic (whether or not native histograms are sent), a
+// native histogram is dropped without send_native_histograms, an NHCB too
+// on 1.0; exemplars go only with send_exemplars. It returns the Extra to
+// send, or why there is nothing more to send.
+func (w *writer) native(f *metric.Family, metaDone *bool, ls labels.Labels, t int64, x *metric.Extra, track map[uint64]labels.Labels) (*metric.Extra, string) {
+	cfg := w.c.cfg
+	if isNHCB(x) {
+		if cfg.NHCBToClassic {
+			w.nhcbToClassic(f, metaDone, ls, t, x, track)
+			return nil, nhcbConverted
+		}
+		if cfg.NativeHistograms && w.c.message() == config.WriteRequestV1 {
+			return nil, dropNHCBv1
+		}
+	}
+	x, ok := forDestination(x, cfg.SendExemplars, cfg.NativeHistograms)
+	if !ok {
+		return nil, dropNativeHistograms
+	}
+	return x, ""
+}
+
+func isNHCB(x *metric.Extra) bool {
+	return x.H != nil && x.H.Schema == histogram.CustomBucketsSchema || x.FH != nil && x.FH.Schema == histogram.CustomBucketsSchema
+}
+
+// nhcbToClassic queues the classic series an NHCB stands for: a cumulative
+// _bucket per bound and +Inf (le formatted as Prometheus' conversion does),
+// _count and _sum. Each is tracked as a float series, so a vanished NHCB
+// gets stale markers on exactly these.
+func (w *writer) nhcbToClassic(f *metric.Family, metaDone *bool, ls labels.Labels, t int64, x *metric.Extra, track map[uint64]labels.Labels) {
+	fh := x.FH
+	if fh == nil {
+		fh = x.H.ToFloat(nil)
+	}
+	name := ls.Get(model.MetricNameLabel)
+	b := labels.NewBuilder(ls)
+	counts := make([]float64, len(fh.CustomValues)+1)
+	for it := fh.PositiveBucketIterator(); it.Next(); {
+		bk := it.At()
+		if i := int(bk.Index); i >= 0 && i < len(counts) {
+			counts[i] += bk.Count
+		}
+	}
+	cum := 0.0
+	for i, c := range counts {
+		cum += c
+		le := math.Inf(1)
+		if i < len(fh.CustomValues) {
+			le = fh.CustomValues[i]
+		}
+		b.Set(model.MetricNameLabel, name+"_bucket")
+		b.Set(model.BucketLabel, labels.FormatOpenMetricsFloat(le))
+		w.put(f, metaDone, b.Labels(), cum, t, nil, track)
+	}
+	b.Del(model.BucketLabel)
+	b.Set(model.MetricNameLabel, name+"_count")
+	w.put(f, metaDone, b.Labels(), fh.Count, t, nil, track)
+	b.Set(model.MetricNameLabel, name+"_sum")
+	w.put(f, metaDone, b.Labels(), fh.Sum, t, nil, track)
 }
 
 // forDestination is x as this destination takes it: without exemplars

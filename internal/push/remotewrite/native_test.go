@@ -315,3 +315,99 @@ var sortStrings = cmpopts.SortSlices(func(a, b string) bool { return a < b })
 func fmtCounts(samples, histograms, exemplars int) string {
 	return fmt.Sprintf("%d/%d/%d", samples, histograms, exemplars)
 }
+
+func nhcbSample(t int64) metric.Sample {
+	return metric.Sample{Labels: labels.FromStrings("__name__", "rt", "job", "a"), T: t, Extra: &metric.Extra{H: &histogram.Histogram{
+		Count: 4, Sum: 2.5, Schema: histogram.CustomBucketsSchema,
+		PositiveSpans: []histogram.Span{{Offset: 0, Length: 3}}, PositiveBuckets: []int64{1, 1, -1},
+		CustomValues: []float64{0.5, 1},
+	}}}
+}
+
+// TestNHCB: convert_nhcb_to_classic sends a native histogram with custom
+// buckets as the classic series it stands for, which go stale when it goes;
+// without it, 1.0 drops it (it cannot carry one) and 2.0 sends it.
+func TestNHCB(t *testing.T) {
+	deliver := func(t *testing.T, cl *Client, at int64, samples ...metric.Sample) push.Report {
+		t.Helper()
+		g := metric.Group{Collector: "c", Up: true, Families: []metric.Family{{Name: "rt", Type: model.MetricTypeHistogram, Samples: samples}}}
+		return pushtest.Deliver(t.Context(), cl, push.Options{Cycle: at}, []metric.Group{g})
+	}
+	series := func(rc *receiver, at int64) []string {
+		var out []string
+		for _, r := range rc.all() {
+			for _, ts := range r.req.Timeseries {
+				var ls []string
+				for _, l := range ts.Labels {
+					ls = append(ls, l.Name+"="+l.Value)
+				}
+				for _, s := range ts.Samples {
+					if s.Timestamp == at {
+						out = append(out, fmt.Sprintf("%s %s", strings.Join(ls, ","), metric.FormatValue(s.Value)))
+					}
+				}
+				for _, h := range ts.Histograms {
+					if h.Timestamp == at {
+						out = append(out, fmt.Sprintf("%s histogram custom=%v", strings.Join(ls, ","), h.CustomValues))
+					}
+				}
+			}
+		}
+		return out
+	}
+
+	t.Run("converted, then stale", func(t *testing.T) {
+		rc := &receiver{}
+		srv := httptest.NewServer(rc)
+		defer srv.Close()
+		cl := newTestClient(t, testConfig(t, srv.URL, func(c *config.RemoteWriteConfig) { c.NHCBToClassic = true }), nil)
+		if rep := deliver(t, cl, 1000, nhcbSample(1000)); rep.Err != nil || rep.Sent != 5 {
+			t.Fatalf("report %+v, want 5 classic samples sent", rep)
+		}
+		want := []string{
+			"__name__=rt_bucket,job=a,le=0.5 1", "__name__=rt_bucket,job=a,le=1.0 3", "__name__=rt_bucket,job=a,le=+Inf 4",
+			"__name__=rt_count,job=a 4", "__name__=rt_sum,job=a 2.5",
+		}
+		if diff := cmp.Diff(want, series(rc, 1000), sortStrings); diff != "" {
+			t.Errorf("classic series (-want +got):\n%s", diff)
+		}
+		deliver(t, cl, 2000)
+		got := series(rc, 2000)
+		if len(got) != 5 {
+			t.Fatalf("stale markers %v, want one per classic series", got)
+		}
+		for _, s := range got {
+			if !strings.HasSuffix(s, " NaN") {
+				t.Errorf("after the NHCB vanished: %s, want a stale NaN", s)
+			}
+		}
+	})
+	t.Run("1.0 drops it", func(t *testing.T) {
+		rc := &receiver{}
+		srv := httptest.NewServer(rc)
+		defer srv.Close()
+		cl := newTestClient(t, testConfig(t, srv.URL, func(c *config.RemoteWriteConfig) { c.NativeHistograms = true }), nil)
+		rep := deliver(t, cl, 1000, nhcbSample(1000))
+		if diff := cmp.Diff(map[string]int{dropNHCBv1: 1}, rep.Dropped); diff != "" || len(series(rc, 1000)) != 0 {
+			t.Errorf("dropped (-want +got):\n%s\nsent %v", diff, series(rc, 1000))
+		}
+	})
+	t.Run("2.0 sends it", func(t *testing.T) {
+		b := &batch{}
+		cfg := &config.RemoteWriteConfig{NativeHistograms: true, ProtobufMessage: config.WriteRequestV2}
+		w := &writer{c: &Client{cfg: cfg}}
+		x, reason := w.native(nil, nil, nhcbSample(1000).Labels, 1000, nhcbSample(1000).Extra, nil)
+		if reason != "" || x == nil {
+			t.Fatalf("native = %v, %q; want the NHCB kept", x, reason)
+		}
+		b.add(nil, nhcbSample(1000).Labels, 0, 1000, x)
+		raw, _ := snappy.Decode(nil, encodeV2(b))
+		var req writev2.Request
+		if err := req.Unmarshal(raw); err != nil {
+			t.Fatal(err)
+		}
+		if h := req.Timeseries[0].Histograms; len(h) != 1 || !cmp.Equal(h[0].CustomValues, []float64{0.5, 1}) {
+			t.Errorf("2.0 histograms %+v, want the NHCB with its custom values", h)
+		}
+	})
+}

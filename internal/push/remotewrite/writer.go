@@ -181,29 +181,37 @@ func (w *writer) append(f *metric.Family, track map[uint64]labels.Labels) {
 		}
 		x := s.Extra
 		if x != nil {
-			var ok bool
-			if x, ok = forDestination(x, w.c.cfg.SendExemplars, w.c.cfg.NativeHistograms); !ok {
-				w.drop(dropNativeHistograms, 1)
+			var reason string
+			if x, reason = w.native(f, &metaDone, ls, s.T, x, track); reason != "" {
+				if reason != nhcbConverted {
+					w.drop(reason, 1)
+				}
 				continue
 			}
 		}
-		h := ls.Hash()
-		if track != nil {
-			track[h] = ls
-			if k := kindOf(x); k != kindFloat && w.hists != nil {
-				w.hists[h] = k
-			}
+		w.put(f, &metaDone, ls, s.Value, s.T, x, track)
+	}
+}
+
+// put queues one sample of series ls (already relabelled and checked), and
+// records the series in track when it is not nil.
+func (w *writer) put(f *metric.Family, metaDone *bool, ls labels.Labels, v float64, t int64, x *metric.Extra, track map[uint64]labels.Labels) {
+	h := ls.Hash()
+	if track != nil {
+		track[h] = ls
+		if k := kindOf(x); k != kindFloat && w.hists != nil {
+			w.hists[h] = k
 		}
-		if w.cur.full {
-			w.cur.shard, w.cur.full = (w.cur.shard+1)%len(w.shards), false
-		}
-		i := w.cur.shard
-		if p, ok := w.pending[h]; ok {
-			i = int(p.shard) // behind its earlier sample
-		}
-		if w.queue(f, &metaDone, ls, h, i, s.Value, s.T, x) && i == w.cur.shard {
-			w.cur.full = true
-		}
+	}
+	if w.cur.full {
+		w.cur.shard, w.cur.full = (w.cur.shard+1)%len(w.shards), false
+	}
+	i := w.cur.shard
+	if p, ok := w.pending[h]; ok {
+		i = int(p.shard) // behind its earlier sample
+	}
+	if w.queue(f, metaDone, ls, h, i, v, t, x) && i == w.cur.shard {
+		w.cur.full = true
 	}
 }
 
