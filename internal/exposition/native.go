@@ -26,19 +26,22 @@ func newHistogramExtra(h *histogram.Histogram, fh *histogram.FloatHistogram) *me
 // an exemplar of a native histogram without a timestamp is dropped (the
 // spec requires one there); a float sample's exemplar without one keeps
 // HasTs false and takes the sample's time when it is sent.
-func readExemplars(p textparse.Parser, x *metric.Extra) *metric.Extra {
+//
+// e is scratch space, hoisted out of the parse loop: it escapes to the heap
+// through the Parser interface, and one allocation per parse beats one per
+// sample.
+func readExemplars(p textparse.Parser, x *metric.Extra, e *exemplar.Exemplar) *metric.Extra {
 	native := x != nil && (x.H != nil || x.FH != nil)
-	var e exemplar.Exemplar
-	for p.Exemplar(&e) {
+	for p.Exemplar(e) {
 		if !e.HasTs && native {
-			e = exemplar.Exemplar{}
+			*e = exemplar.Exemplar{}
 			continue
 		}
 		if x == nil {
 			x = &metric.Extra{}
 		}
-		x.Exemplars = append(x.Exemplars, e)
-		e = exemplar.Exemplar{}
+		x.Exemplars = append(x.Exemplars, *e)
+		*e = exemplar.Exemplar{}
 	}
 	return x
 }

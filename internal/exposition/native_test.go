@@ -217,3 +217,25 @@ func FuzzParseNative(f *testing.F) {
 		})
 	})
 }
+
+// BenchmarkParseExemplars parses 1,000 OpenMetrics counters without
+// exemplars, with the Exemplars option off and on: reading exemplars
+// must cost the float path no allocation per sample.
+func BenchmarkParseExemplars(b *testing.B) {
+	var body []byte
+	body = append(body, "# TYPE c counter\n"...)
+	for i := range 1000 {
+		body = fmt.Appendf(body, "c_total{i=\"%d\"} %d\n", i, i)
+	}
+	body = append(body, "# EOF\n"...)
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("exemplars=%t", on), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Parse(body, ctOpenMetrics, ParseOptions{Exemplars: on}, func(metric.Family) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

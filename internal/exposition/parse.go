@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
@@ -121,6 +122,7 @@ func parseWith(p textparse.Parser, opts ParseOptions, emit func(metric.Family) e
 		started bool
 		lset    labels.Labels
 		lb      = labels.NewBuilder(labels.EmptyLabels())
+		ex      exemplar.Exemplar
 	)
 	flush := func() error {
 		if !started || len(cur.Samples) == 0 {
@@ -211,7 +213,7 @@ func parseWith(p textparse.Parser, opts ParseOptions, emit func(metric.Family) e
 				s.T = *ts
 			}
 			if opts.Exemplars {
-				s.Extra = readExemplars(p, s.Extra)
+				s.Extra = readExemplars(p, s.Extra, &ex)
 			}
 			if s.IsHistogram() {
 				st.NativeHistograms++
