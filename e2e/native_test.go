@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -324,5 +325,63 @@ func pushgatewayFamilies(t *testing.T, base string) []*dto.MetricFamily {
 			t.Fatalf("decoding the Pushgateway's /metrics: %v", err)
 		}
 		out = append(out, mf)
+	}
+}
+
+// TestE2ENHCB: a target with classic histograms only, scraped with
+// convert_classic_histograms_to_nhcb by Prometheus 3.16 and by liftpush
+// (remote-write 2.0, which carries custom buckets); and by liftpush with
+// convert_nhcb_to_classic on a 1.0 destination, which gets the classic
+// series back. histogram_quantile agrees across all three.
+func TestE2ENHCB(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lat_seconds", Help: "Latency.", Buckets: []float64{0.05, 0.1, 0.5, 1, 5}}, []string{"op"})
+	reg.MustRegister(h)
+	for i := range 100 {
+		h.WithLabelValues("get").Observe(float64(i) * 0.02)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	prom := testinfra.StartPrometheus3Scraping(t, fmt.Sprintf(`  - job_name: direct
+    convert_classic_histograms_to_nhcb: true
+    static_configs: [{targets: [%q]}]
+`, host))
+	waitQuery(t, prom, `histogram_count(lat_seconds{job="direct"})`, valueIs(100))
+
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "liftpush.yml", fmt.Sprintf(`scrape_configs:
+  - job_name: nhcb
+    convert_classic_histograms_to_nhcb: true
+    static_configs: [{targets: [%[1]q]}]
+remote_write:
+  - url: %[2]s
+    protobuf_message: io.prometheus.write.v2.Request
+    send_native_histograms: true
+    write_relabel_configs: [{target_label: via, replacement: v2}]
+  - url: %[2]s
+    convert_nhcb_to_classic: true
+    write_relabel_configs: [{target_label: via, replacement: v1-classic}]
+`, host, prom.WriteURL()))
+	res := testinfra.Run(t, nil, "run", "--once", "--config.file="+cfg)
+	if res.ExitCode != 0 {
+		t.Fatalf("run --once: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	want := prom.Value(t, `histogram_quantile(0.9, lat_seconds{job="direct"})`)
+	if want <= 0.5 || want > 5 {
+		t.Fatalf("Prometheus' own quantile %g, want one in the (0.5, 5] bucket", want)
+	}
+	gotV2 := waitQuery(t, prom, `histogram_quantile(0.9, lat_seconds{job="nhcb", via="v2"})`, nil)
+	if len(gotV2) != 1 || gotV2[0].Value != want {
+		t.Errorf("NHCB by 2.0: quantile %v, Prometheus' own %g", gotV2, want)
+	}
+	if n := prom.Query(t, `count(lat_seconds_bucket{job="nhcb", via="v2"})`); len(n) != 0 {
+		t.Errorf("classic buckets sent beside the NHCB: %v", n)
+	}
+	gotV1 := waitQuery(t, prom, `histogram_quantile(0.9, lat_seconds_bucket{job="nhcb", via="v1-classic"})`, nil)
+	if len(gotV1) != 1 || math.Abs(gotV1[0].Value-want) > 1e-9 {
+		t.Errorf("NHCB as classic by 1.0: quantile %v, Prometheus' own %g", gotV1, want)
 	}
 }
