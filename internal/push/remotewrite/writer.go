@@ -43,12 +43,10 @@ type writer struct {
 	// series are the data series of this cycle, after relabelling, for
 	// the next cycle's staleness markers; nil when not a cycle.
 	series map[uint64]labels.Labels
-	// hists are the native histogram series among series, for stale
-	// markers of their kind (native.go).
-	hists map[uint64]histKind
-	cycle int64
-	max   int
-	meta  metadataPlan // what this delivery sends of metadata_config
+	hists  map[uint64]histKind // the native histogram series among series (native.go)
+	cycle  int64
+	max    int
+	meta   metadataPlan // what this delivery sends of metadata_config
 	// scratch is validSeries' buffer.
 	scratch []byte
 	// cur is the shard the family being written fills; pending counts,
