@@ -8,17 +8,26 @@ import (
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
-// newHistogramExtra holds a native histogram read by textparse. The
-// parsers may hand out histograms they keep (the NHCB parser caches its
-// last one), so the sample gets its own copy.
-func newHistogramExtra(h *histogram.Histogram, fh *histogram.FloatHistogram) *metric.Extra {
+// newHistogramExtra holds a native histogram read by textparse, after the
+// checks Prometheus' TSDB makes when it appends one (spans against buckets,
+// counts, custom bounds): an invalid histogram fails the scrape there, and
+// would make encoders walk buckets that do not exist here. The parsers may
+// hand out histograms they keep (the NHCB parser caches its last one), so
+// the sample gets its own copy.
+func newHistogramExtra(h *histogram.Histogram, fh *histogram.FloatHistogram) (*metric.Extra, error) {
 	switch {
 	case h != nil:
-		return &metric.Extra{H: h.Copy()}
+		if err := h.Validate(); err != nil {
+			return nil, err
+		}
+		return &metric.Extra{H: h.Copy()}, nil
 	case fh != nil:
-		return &metric.Extra{FH: fh.Copy()}
+		if err := fh.Validate(); err != nil {
+			return nil, err
+		}
+		return &metric.Extra{FH: fh.Copy()}, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // readExemplars adds the exemplars textparse has for the current entry to

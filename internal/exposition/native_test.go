@@ -2,10 +2,12 @@ package exposition
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/prometheus/model/histogram"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -238,4 +240,30 @@ func BenchmarkParseExemplars(b *testing.B) {
 			}
 		})
 	}
+}
+
+// A native histogram whose spans and buckets disagree fails the parse, as
+// it fails a Prometheus scrape (the TSDB refuses it), instead of reaching
+// the encoders.
+func TestParseInvalidNativeHistogram(t *testing.T) {
+	mf := nativeHistogram(false)
+	mf.Metric[0].Histogram.PositiveSpan[0].Length = proto.Uint32(5) // two deltas only
+	_, err := Parse(expositiontest.EncodeProto(t, mf), ctProto, ParseOptions{NativeHistograms: true}, func(metric.Family) error { return nil })
+	if err == nil || !strings.HasPrefix(err.Error(), "parsing exposition: ") || !strings.Contains(err.Error(), "spans require 5 buckets, have 2") {
+		t.Errorf("Parse error = %v, want the spans' mismatch", err)
+	}
+
+	// What the parser lets through is held to the TSDB's checks too: a
+	// count below its buckets' sum.
+	h := &histogram.Histogram{Count: 1, Schema: 0, PositiveSpans: []histogram.Span{{Length: 1}}, PositiveBuckets: []int64{3}}
+	if _, err := newHistogramExtra(h, nil); err == nil {
+		t.Errorf("newHistogramExtra(%s) = nil error, want the count mismatch", h)
+	}
+	if x, err := newHistogramExtra(testValidHistogram(), nil); err != nil || x.H == nil {
+		t.Errorf("newHistogramExtra of a valid histogram = %v, %v", x, err)
+	}
+}
+
+func testValidHistogram() *histogram.Histogram {
+	return &histogram.Histogram{Count: 3, Sum: 1, Schema: 0, PositiveSpans: []histogram.Span{{Length: 1}}, PositiveBuckets: []int64{3}}
 }

@@ -183,11 +183,18 @@ func parseWith(p textparse.Parser, opts ParseOptions, emit func(metric.Family) e
 				_, ts, s.Value = p.Series()
 			} else {
 				var (
-					h  *histogram.Histogram
-					fh *histogram.FloatHistogram
+					series []byte
+					h      *histogram.Histogram
+					fh     *histogram.FloatHistogram
+					err    error
 				)
-				_, ts, h, fh = p.Histogram()
-				s.Extra = newHistogramExtra(h, fh)
+				series, ts, h, fh = p.Histogram()
+				if s.Extra, err = newHistogramExtra(h, fh); err != nil {
+					if ferr := flush(); ferr != nil {
+						return st, ferr
+					}
+					return st, fmt.Errorf("parsing exposition: native histogram %s: %w", series, err)
+				}
 			}
 			p.Labels(&lset)
 			if !opts.Set.IsEmpty() || !opts.Default.IsEmpty() {
