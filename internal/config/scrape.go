@@ -29,6 +29,12 @@ type ScrapeConfig struct {
 	MetricRelabelConfigs []*relabel.Config          `yaml:"metric_relabel_configs,omitempty"`
 	HTTPClientConfig     commoncfg.HTTPClientConfig `yaml:",inline"`
 
+	// The histogram keys, with Prometheus 3.16's meaning and defaults
+	// (exposition.ParseOptions says what each does).
+	ScrapeNativeHistograms         *bool `yaml:"scrape_native_histograms,omitempty"`
+	AlwaysScrapeClassicHistograms  bool  `yaml:"always_scrape_classic_histograms,omitempty"`
+	ConvertClassicHistogramsToNHCB bool  `yaml:"convert_classic_histograms_to_nhcb,omitempty"`
+
 	deprecated []string
 }
 
@@ -69,6 +75,12 @@ func (c *ScrapeConfig) UnmarshalYAML(unmarshal func(any) error) error {
 		return blockError("scrape_configs", job, err)
 	}
 	c.deprecated = deprecatedAuthKeys(&c.HTTPClientConfig)
+	if c.ScrapeNativeHistograms != nil && *c.ScrapeNativeHistograms && len(c.ScrapeProtocols) > 0 && &c.ScrapeProtocols[0] == &DefaultScrapeConfig.ScrapeProtocols[0] {
+		// As in Prometheus: a job that scrapes native histograms and
+		// lists no protocols asks for protobuf first, the one format
+		// that carries them (the decoder always allocates a listed one).
+		c.ScrapeProtocols = append([]string{"PrometheusProto"}, c.ScrapeProtocols...)
+	}
 	if c.Scheme == "file" && len(c.StaticConfigs) == 0 {
 		// A file has no host to list; its one target is the file itself.
 		c.StaticConfigs = []StaticConfig{{Targets: []string{""}}}

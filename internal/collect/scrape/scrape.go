@@ -125,7 +125,9 @@ func (c *Collector) scrapeTarget(ctx context.Context, target string, tl labels.L
 		relabel = c.cfg.MetricRelabelConfigs
 		lb      = labels.NewBuilder(labels.EmptyLabels())
 	)
-	st, err := exposition.Parse(body, contentType, exposition.ParseOptions{HonorTimestamps: c.cfg.HonorTimestamps}, func(f metric.Family) error {
+	opts := exposition.ParseOptions{HonorTimestamps: c.cfg.HonorTimestamps, Exemplars: true,
+		NativeHistograms: c.cfg.ScrapeNativeHistograms != nil && *c.cfg.ScrapeNativeHistograms, AlwaysScrapeClassicHistograms: c.cfg.AlwaysScrapeClassicHistograms, ConvertClassicHistogramsToNHCB: c.cfg.ConvertClassicHistogramsToNHCB}
+	st, err := exposition.Parse(body, contentType, opts, func(f metric.Family) error {
 		samples := f.Samples[:0]
 		for _, s := range f.Samples {
 			ls, ok := c.mutate(lb, s.Labels, tl, relabel)
@@ -145,10 +147,6 @@ func (c *Collector) scrapeTarget(ctx context.Context, target string, tl labels.L
 		}
 		return nil
 	})
-	if st.NativeHistograms > 0 {
-		c.logger.Warn("skipped native histogram samples; remote-write 1.0 carries classic histograms only, expose classic buckets too",
-			"target", c.displayURL(target), "samples", st.NativeHistograms)
-	}
 	if err != nil {
 		return fams, st.Samples, err
 	}
