@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -440,4 +442,212 @@ remote_write:
 	for _, pr := range problems {
 		t.Errorf("promlint: %s: %s", pr.Metric, pr.Text)
 	}
+}
+
+// TestE2EDaemonReloadsNeverDelayCycles reloads a daemon on @every 2s every
+// second through POST /-/reload for 14 s (issue 22: a reload restarted the
+// schedule timer, so reloads every 3 s against @every 5s ran no cycle in
+// 30 s): the cycles keep coming, as Prometheus counts them.
+func TestE2EDaemonReloadsNeverDelayCycles(t *testing.T) {
+	prom := testinfra.StartPrometheus(t, "")
+	dir := t.TempDir()
+	in := writeFile(t, dir, "in.prom", "reload_value 1\n")
+	cfg := fmt.Sprintf(`
+global:
+  schedule: "@every 2s"
+  external_labels: {case: reloads}
+scrape_configs:
+  - {job_name: f, scheme: file, metrics_path: %s, static_configs: [{targets: [local]}]}
+remote_write:
+  - {name: prometheus, url: '%s'}
+`, in, prom.WriteURL())
+	file := writeFile(t, dir, "liftpush.yml", cfg)
+	addr := "127.0.0.1:" + strconv.Itoa(testinfra.FreePort(t))
+	p := testinfra.StartLiftpush(t, nil, "run", "--config.file="+file, "--web.listen-address="+addr)
+	waitStatus(t, "http://"+addr+"/-/ready", http.StatusOK)
+
+	start := time.Now()
+	reloads := 0
+	for time.Since(start) < 14*time.Second {
+		time.Sleep(time.Second)
+		if code, body := httpDo(t, http.MethodPost, "http://"+addr+"/-/reload"); code != http.StatusOK {
+			t.Fatalf("POST /-/reload: %d %q", code, body)
+		}
+		reloads++
+	}
+	// Cycles that started while the reloads went on (a sample's timestamp
+	// is its cycle's start): about 7 in 14 s; the old timer ran none.
+	end := time.Now()
+	q := fmt.Sprintf(`count_over_time(liftpush_collector_up{collector="scrape/f",case="reloads"}[%dms] @ %.3f)`,
+		end.Sub(start).Milliseconds(), float64(end.UnixMilli())/1000)
+	var cycles float64
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if res := prom.Query(t, q); len(res) == 1 {
+			cycles = res[0].Value
+		}
+		if cycles >= 5 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("%g cycles during %d reloads", cycles, reloads)
+	if cycles < 5 {
+		t.Errorf("%g cycles reached Prometheus during %d reloads in %s on @every 2s, want at least 5", cycles, reloads, end.Sub(start).Round(time.Second))
+	}
+	if n := len(logLines(p.Stderr(), "configuration reloaded")); n < reloads {
+		t.Errorf("%d reloads logged, want %d", n, reloads)
+	}
+}
+
+// stuckTarget is a scrape target that never answers: an HTTP server that
+// holds every request, or a named pipe nobody writes to (a read no context
+// can end). ready is closed once liftpush waits on it.
+type stuckTarget struct {
+	block string // the scrape_configs entry
+	ready chan struct{}
+}
+
+func hangingHTTPTarget(t *testing.T) stuckTarget {
+	t.Helper()
+	st := stuckTarget{ready: make(chan struct{})}
+	var once sync.Once
+	// A fault a real server cannot be made to show on demand.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(st.ready) })
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	st.block = fmt.Sprintf("{job_name: hang, scrape_timeout: 2m, static_configs: [{targets: ['%s']}]}", strings.TrimPrefix(srv.URL, "http://"))
+	return st
+}
+
+func fifoTarget(t *testing.T) stuckTarget {
+	t.Helper()
+	st := stuckTarget{ready: make(chan struct{})}
+	fifo := filepath.Join(t.TempDir(), "metrics.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Opening the write end without blocking succeeds once a reader has
+	// the pipe open: liftpush is then blocked reading it. The write end
+	// stays open and silent. Should liftpush refuse FIFOs (issue 22),
+	// ready is closed after 10 s regardless.
+	go func() {
+		defer close(st.ready)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				t.Cleanup(func() { f.Close() })
+				return
+			}
+		}
+	}()
+	st.block = fmt.Sprintf("{job_name: fifo, scheme: file, metrics_path: '%s', static_configs: [{targets: [local]}]}", fifo)
+	return st
+}
+
+// TestE2ESIGTERMEndsStuckStages sends SIGTERM while a collector is stuck,
+// in the daemon and in run --once (issue 22: a blocked read of a named pipe
+// kept the process alive for ever): the process exits within
+// shutdown_timeout plus a margin. A stage that honours its cancellation
+// ends with it (the daemon exits 0, run --once 1: its collector failed); one
+// that ignores it is abandoned, with exit code 1.
+func TestE2ESIGTERMEndsStuckStages(t *testing.T) {
+	const shutdown = 2 * time.Second
+	for _, tc := range []struct {
+		name     string
+		target   func(*testing.T) stuckTarget
+		once     bool
+		honours  bool // the stage ends with its context
+		wantCode int  // -1: 1 when the log says the stage was abandoned, else 0
+	}{
+		{name: "daemon with a target that never answers", target: hangingHTTPTarget, honours: true, wantCode: 0},
+		{name: "once with a target that never answers", target: hangingHTTPTarget, once: true, honours: true, wantCode: 1},
+		{name: "daemon with a named pipe", target: fifoTarget, wantCode: -1},
+		{name: "once with a named pipe", target: fifoTarget, once: true, wantCode: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			target := tc.target(t)
+			cfg := tempFile(t, "liftpush.yml", fmt.Sprintf(`
+global: {shutdown_timeout: %s, cycle_timeout: 5m, schedule: "@every 1m"}
+scrape_configs:
+  - %s
+remote_write:
+  - {name: nowhere, url: 'http://127.0.0.1:%d/api/v1/write'}
+`, promDuration(shutdown), target.block, testinfra.FreePort(t)))
+			args := []string{"run", "--config.file=" + cfg}
+			if tc.once {
+				args = append(args, "--once")
+			}
+			p := testinfra.StartLiftpush(t, nil, args...)
+			select {
+			case <-target.ready:
+			case <-time.After(20 * time.Second):
+				t.Fatal("liftpush did not reach the target within 20s")
+			}
+			sent := time.Now()
+			p.Signal(syscall.SIGTERM)
+			res := p.Wait(shutdown + 30*time.Second)
+			took := time.Since(sent)
+			// Generous for a loaded 2-core machine; the bound is
+			// shutdown_timeout + 3 s.
+			if limit := shutdown + 5*time.Second; took > limit {
+				t.Errorf("exited %s after SIGTERM, want within shutdown_timeout %s + 5s", took.Round(time.Millisecond), shutdown)
+			}
+			abandoned := strings.Contains(res.Stderr, "did not stop when cancelled")
+			want := tc.wantCode
+			if want == -1 {
+				want = map[bool]int{true: 1, false: 0}[abandoned]
+			}
+			if res.ExitCode != want {
+				t.Errorf("exit code %d after SIGTERM, want %d (abandoned: %v)", res.ExitCode, want, abandoned)
+			}
+			if tc.honours && abandoned {
+				t.Errorf("a scrape that honours cancellation was abandoned")
+			}
+			t.Logf("exited %s after SIGTERM, code %d, abandoned: %v", took.Round(time.Millisecond), res.ExitCode, abandoned)
+		})
+	}
+}
+
+// TestE2EPushSIGTERMStuckInput pushes from a named pipe that stays open and
+// silent, and sends SIGTERM: the read ignores every context, so the push
+// is abandoned, and the process exits 1 within shutdown_timeout + 5 s
+// instead of never.
+func TestE2EPushSIGTERMStuckInput(t *testing.T) {
+	const shutdown = 2 * time.Second
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "in.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Held open for reading and writing: liftpush's open does not block,
+	// its read does, for ever.
+	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	cfg := writeFile(t, dir, "liftpush.yml", fmt.Sprintf(`
+global: {shutdown_timeout: %s}
+remote_write:
+  - {name: nowhere, url: 'http://127.0.0.1:%d/api/v1/write'}
+`, promDuration(shutdown), testinfra.FreePort(t)))
+	p := testinfra.StartLiftpush(t, nil, "push", "--config.file="+cfg, fifo)
+	// No log line says the read began: give the process a moment.
+	time.Sleep(time.Second)
+	sent := time.Now()
+	p.Signal(syscall.SIGTERM)
+	res := p.Wait(shutdown + 30*time.Second)
+	took := time.Since(sent)
+	if limit := shutdown + 5*time.Second; took > limit {
+		t.Errorf("exited %s after SIGTERM, want within shutdown_timeout %s + 5s", took.Round(time.Millisecond), shutdown)
+	}
+	if res.ExitCode != 1 {
+		t.Errorf("exit code %d, want 1", res.ExitCode)
+	}
+	if !strings.Contains(res.Stderr, "did not stop when cancelled") {
+		t.Errorf("the log does not say the push was abandoned")
+	}
+	t.Logf("exited %s after SIGTERM", took.Round(time.Millisecond))
 }

@@ -2,10 +2,16 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +232,101 @@ remote_write:
 		if res := prom.Query(t, q); len(res) == 0 {
 			t.Errorf("panel query returns no series: %s", q)
 		}
+	}
+}
+
+// openFDs counts the file descriptors process pid has open.
+func openFDs(t *testing.T, pid int) int {
+	t.Helper()
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// TestE2EWebListenerIdleConnections holds 1,100 idle connections to the
+// daemon's web port, with its file descriptors limited to 256 (issue 22:
+// 1,011 such connections used up the descriptors, and every cycle then
+// failed with "too many open files"). For 12 s, longer than the read
+// timeout, cycles keep reaching Prometheus, and /-/healthy answers.
+func TestE2EWebListenerIdleConnections(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("prlimit and /proc are Linux's")
+	}
+	const fdLimit, held = 256, 1100
+	prom := testinfra.StartPrometheus(t, "")
+	dir := t.TempDir()
+	in := writeFile(t, dir, "in.prom", "fd_value 1\n")
+	cfg := writeFile(t, dir, "liftpush.yml", fileScrapeConfig(in, prom.WriteURL(), "  external_labels: {case: fds}"))
+	addr := "127.0.0.1:" + strconv.Itoa(testinfra.FreePort(t))
+	p := testinfra.StartLiftpush(t, nil, "run", "--config.file="+cfg, "--web.listen-address="+addr)
+	waitStatus(t, "http://"+addr+"/-/ready", http.StatusOK)
+	// Go raises its soft limit to the hard one at start: lower both, now.
+	// (util-linux's prlimit: the call is Linux's alone, and this file
+	// builds everywhere.)
+	if out, err := exec.Command("prlimit", "--pid", strconv.Itoa(p.Pid()), fmt.Sprintf("--nofile=%d:%d", fdLimit, fdLimit)).CombinedOutput(); err != nil {
+		t.Fatalf("prlimit: %v: %s", err, out)
+	}
+	if n := openFDs(t, p.Pid()); n > fdLimit/2 {
+		t.Fatalf("liftpush has %d descriptors open before the test, too near the limit of %d", n, fdLimit)
+	}
+
+	t.Logf("liftpush ready, limited to %d descriptors", fdLimit)
+	holdStart := time.Now()
+	conns := make([]net.Conn, 0, held)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range held {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("dial %d: %v", len(conns), err)
+		}
+		conns = append(conns, c)
+	}
+	t.Logf("%d connections open", held)
+	maxFDs := 0
+	healthy := 0
+	for time.Since(holdStart) < 12*time.Second {
+		maxFDs = max(maxFDs, openFDs(t, p.Pid()))
+		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+		if resp, err := c.Get("http://" + addr + "/-/healthy"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				healthy++
+			}
+		}
+		time.Sleep(time.Second)
+	}
+	holdEnd := time.Now()
+	t.Logf("%d idle connections held for %s: at most %d descriptors open in liftpush, /-/healthy answered %d times",
+		held, holdEnd.Sub(holdStart).Round(time.Millisecond), maxFDs, healthy)
+	if healthy < 10 {
+		t.Errorf("/-/healthy answered %d times in 12 polls, want at least 10", healthy)
+	}
+	// Cycles that started while the connections were held, 1 s after the
+	// first dial: about 11 on @every 1s.
+	window := holdEnd.Sub(holdStart) - time.Second
+	q := fmt.Sprintf(`count_over_time(liftpush_collector_up{collector="scrape/f",case="fds"}[%dms] @ %.3f)`,
+		window.Milliseconds(), float64(holdEnd.UnixMilli())/1000)
+	var cycles float64
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if res := prom.Query(t, q); len(res) == 1 {
+			cycles = res[0].Value
+		}
+		if cycles >= 8 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if cycles < 8 {
+		t.Errorf("%g cycles reached Prometheus in the %s the connections were held, want at least 8 (@every 1s)", cycles, window.Round(time.Millisecond))
+	}
+	if lines := logLines(p.Stderr(), "too many open files"); len(lines) != 0 {
+		t.Errorf("%d log lines say \"too many open files\", the first: %s", len(lines), lines[0])
 	}
 }

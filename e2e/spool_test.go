@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -962,5 +963,85 @@ func TestE2ESpoolLimits(t *testing.T) {
 				t.Errorf("run 3 sent spool_seq values %v, want only its own [3]", sent)
 			}
 		})
+	}
+}
+
+// readOnlyDir makes dir refuse the creation and removal of its entries
+// until the test ends: chmod 0555 for any user but root, whom mode bits do
+// not stop; for root the immutable attribute (chattr +i), which stops root
+// too. Without chattr the test fails: CI runs as root or not, never skips.
+func readOnlyDir(t *testing.T, dir string) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		if err := os.Chmod(dir, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+		return
+	}
+	if out, err := exec.Command("chattr", "+i", dir).CombinedOutput(); err != nil {
+		t.Fatalf("chattr +i %s: %v: %s (as root, only the immutable attribute makes a dir unwritable)", dir, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("chattr", "-i", dir).CombinedOutput(); err != nil {
+			t.Errorf("chattr -i %s: %v: %s", dir, err, out)
+		}
+	})
+}
+
+// TestE2ESpoolImmutableQueue: a queue dir that cannot be written (here
+// immutable, or read-only when not root) holds a backlog. Every run exits 1
+// at its start, naming the dir and the fix, and sends nothing: before
+// issue 22 each run resent the backlog, failed to remove it and exited 0.
+// Made writable again, the next run delivers the backlog once.
+func TestE2ESpoolImmutableQueue(t *testing.T) {
+	prom := testinfra.StartPrometheus(t, "")
+	src := newSeqSource(t)
+	dir := t.TempDir()
+	qdir := queueDir(dir, "edge")
+	cfg := src.config(t, seqOpts{cycleTimeout: "2s", url: prom.WriteURL(), dir: dir})
+
+	prom.Stop(t)
+	res := testinfra.StartLiftpush(t, nil, "run", "--once", "--config.file="+cfg).Wait(30 * time.Second)
+	if spooled := destCount(summaryLine(t, res.Stderr), "edge", "spooled"); res.ExitCode != 1 || spooled <= 0 {
+		t.Fatalf("run 1 (receiver down): exit code %d, spooled %d; want 1 and some:\n%s", res.ExitCode, spooled, res.Stderr)
+	}
+	backlog, _ := recordFiles(t, qdir)
+	prom.Start(t)
+
+	// As the subtest ends, its cleanups make the dir writable again.
+	t.Run("read-only", func(t *testing.T) {
+		readOnlyDir(t, qdir)
+		for run := 2; run <= 3; run++ {
+			res := testinfra.StartLiftpush(t, nil, "run", "--once", "--config.file="+cfg).Wait(30 * time.Second)
+			if res.ExitCode != 1 {
+				t.Errorf("run %d (queue dir read-only): exit code %d, want 1:\n%s", run, res.ExitCode, res.Stderr)
+			}
+			for _, w := range []string{"spool: " + qdir + " is not writable", fmt.Sprintf("make it writable for uid %d", os.Getuid())} {
+				if !strings.Contains(res.Stderr, w) {
+					t.Errorf("run %d: the log does not say %q:\n%s", run, w, res.Stderr)
+				}
+			}
+		}
+	})
+	if n := src.count(); n != 1 {
+		t.Errorf("the source served %d values, want 1: the runs on a read-only queue must stop before collecting", n)
+	}
+	if got := seqInProm(t, prom); len(got) != 0 {
+		t.Errorf("Prometheus holds %v from the runs on a read-only queue, want nothing", got)
+	}
+	if recs, _ := recordFiles(t, qdir); !slices.Equal(recs, backlog) {
+		t.Errorf("the backlog changed: %v, was %v", recs, backlog)
+	}
+
+	res = testinfra.StartLiftpush(t, nil, "run", "--once", "--config.file="+cfg).Wait(30 * time.Second)
+	if res.ExitCode != 0 {
+		t.Fatalf("run 4 (writable again): exit code %d, want 0:\n%s", res.ExitCode, res.Stderr)
+	}
+	if problems := seqProblems(seqInProm(t, prom), 2); problems != "" {
+		t.Errorf("Prometheus does not hold the values 1 and 2 once each: %s", problems)
+	}
+	if recs, _ := recordFiles(t, qdir); len(recs) != 0 {
+		t.Errorf("records left in the spool: %v", recs)
 	}
 }

@@ -42,7 +42,7 @@ func (c *collectCmd) exec(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer closePipeline(p, cfg, logger)
+	defer closePipeline(context.Background(), p, cfg, logger)
 	if res := p.RunCycle(context.Background()); !res.OK() {
 		return errFailed
 	}

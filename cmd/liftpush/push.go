@@ -68,20 +68,26 @@ func (c *pushCmd) exec(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer closePipeline(p, cfg, logger)
 	sigctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx, cancel := pipeline.Graceful(sigctx, time.Duration(cfg.Global.ShutdownTimeout))
-	defer cancel()
-	if c.timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
-	res := p.Push(ctx, pipeline.PushInput{
-		Name: c.file, R: in, ContentType: ctype, Labels: set,
-		Stall: time.Duration(cfg.Global.CycleTimeout),
+	defer closePipeline(sigctx, p, cfg, logger)
+	var ok bool
+	err = pipeline.Bounded(sigctx, time.Duration(cfg.Global.ShutdownTimeout), func(ctx context.Context) {
+		if c.timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, c.timeout)
+			defer cancel()
+		}
+		ok = p.Push(ctx, pipeline.PushInput{
+			Name: c.file, R: in, ContentType: ctype, Labels: set,
+			Stall: time.Duration(cfg.Global.CycleTimeout),
+		}).OK()
 	})
-	if !res.OK() {
+	if err != nil {
+		logger.Error("exiting without the push", "shutdown_timeout", cfg.Global.ShutdownTimeout, "err", err)
+		return errFailed
+	}
+	if !ok {
 		return errFailed
 	}
 	return nil

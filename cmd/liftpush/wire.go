@@ -20,9 +20,10 @@ func userAgent() string { return "liftpush/" + version.Version }
 // dests, when given, replace the configured destinations.
 func newPipeline(cfg *config.Config, logger *slog.Logger, dests ...push.Destination) (*pipeline.Pipeline, error) {
 	p, err := pipeline.New(cfg, pipeline.Options{Logger: logger, UserAgent: userAgent(), Destinations: dests})
-	if errors.Is(err, spool.ErrBusy) {
-		// Another run still holds the spool: exit 1, as a failed
-		// delivery would; the config is fine.
+	if errors.Is(err, spool.ErrBusy) || errors.Is(err, spool.ErrUnusable) {
+		// Another run still holds the spool, or a dir in it cannot be
+		// used (not writable, a symlink): exit 1, as a failed delivery
+		// would; the config is fine.
 		return nil, err
 	}
 	if err != nil {
@@ -34,11 +35,29 @@ func newPipeline(cfg *config.Config, logger *slog.Logger, dests ...push.Destinat
 // closePipeline closes p at the end of a command that ends the process
 // (run --once, push): the spool's removals become durable, so a power cut
 // cannot bring back what was delivered.
-func closePipeline(p *pipeline.Pipeline, cfg *config.Config, logger *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Global.ShutdownTimeout))
+//
+// It waits for the closing shutdown_timeout at most, StuckGrace/2 once stop
+// has ended (SIGTERM already had its shutdown_timeout), and StuckGrace/2
+// more for it to notice: past that, the process exits without it, since a
+// stage abandoned at SIGTERM may hold what closing waits for.
+func closePipeline(stop context.Context, p *pipeline.Pipeline, cfg *config.Config, logger *slog.Logger) {
+	within := time.Duration(cfg.Global.ShutdownTimeout)
+	if stop.Err() != nil {
+		within = pipeline.StuckGrace / 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
-	if err := p.Close(ctx); err != nil {
-		logger.Error("closing the destinations", "err", err)
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close(ctx) }()
+	t := time.NewTimer(within + pipeline.StuckGrace/2)
+	defer t.Stop()
+	select {
+	case err := <-closed:
+		if err != nil {
+			logger.Error("closing the destinations", "err", err)
+		}
+	case <-t.C:
+		logger.Error("closing the destinations did not finish within shutdown_timeout; exiting without it")
 	}
 }
 

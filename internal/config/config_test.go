@@ -149,11 +149,10 @@ func TestBadConfigs(t *testing.T) {
 		"rw-empty-entry.bad.yml": `scrape_configs[0]: empty entry; fill it in or remove the lone "-"` + lineBreak +
 			`remote_write[1]: empty entry; fill it in or remove the lone "-"`,
 		// Decoding stops at the scrape job, as Prometheus' decoder does.
-		"rw-empty-relabel-rule.bad.yml": `parsing YAML: scrape_configs (job "a"): metric_relabel_configs[0]: empty rule; fill it in or remove the lone "-"`,
-		"rw-two-credentials.bad.yml":    `remote_write[0]: basic_auth, sigv4: ` + oneCredential,
-		"rw-three-credentials.bad.yml":  `remote_write[0]: authorization, azuread, google_iam: ` + oneCredential,
-		"rw-send-exemplars.bad.yml": `remote_write[0]: send_exemplars: true is not supported: liftpush keeps no exemplars (its collectors parse samples only), so none could be sent; remove the key or set it to false` + lineBreak +
-			`remote_write[0]: send_native_histograms: true is not supported: liftpush sends histograms as classic _bucket/_sum/_count series and skips native ones when it scrapes; remove the key or set it to false, and expose classic buckets`,
+		"rw-empty-relabel-rule.bad.yml":    `parsing YAML: scrape_configs (job "a"): metric_relabel_configs[0]: empty rule; fill it in or remove the lone "-"`,
+		"rw-two-credentials.bad.yml":       `remote_write[0]: basic_auth, sigv4: ` + oneCredential,
+		"rw-three-credentials.bad.yml":     `remote_write[0]: authorization, azuread, google_iam: ` + oneCredential,
+		"rw-refused-key.bad.yml":           `remote_write[0]: authorization.credentials_ref: "vault-token" names a secret manager's secret, and liftpush has none; use authorization.credentials_file instead`,
 		"rw-sigv4-half-keys.bad.yml":       `remote_write[0]: sigv4: access_key and secret_key go together: set both, or neither to use the AWS default credential chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, IRSA's web identity token, the instance role)`,
 		"rw-sigv4-external-id.bad.yml":     `remote_write[0]: sigv4: external_id can only be used with role_arn`,
 		"rw-azuread-no-method.bad.yml":     `remote_write[0]: azuread: no way to get a token; set one of managed_identity, workload_identity, oauth, sdk or certificate`,

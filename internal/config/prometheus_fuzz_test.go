@@ -25,8 +25,6 @@ var liftpushOnly = []struct {
 	{regexp.MustCompile(`^remote_timeout: must be positive`), "a zero timeout fails every request"},
 	{regexp.MustCompile(`^queue_config: need 0 < min_backoff`), "a zero min_backoff retries without waiting"},
 	{regexp.MustCompile(`^queue_config\.min_shards: \d+ is more than max_shards 4;`), "max_shards defaults to 4 in liftpush, 50 in Prometheus"},
-	{regexp.MustCompile(`^send_exemplars: true is not supported`), "liftpush has no exemplars to send"},
-	{regexp.MustCompile(`^send_native_histograms: true is not supported`), "liftpush has no native histograms to send"},
 	{regexp.MustCompile(`^metadata_config\.(send_interval|max_samples_per_send): must be positive when send is true`), "Prometheus panics (ticker) or never sends with these"},
 	{regexp.MustCompile(`^[a-z0-9_.]*_ref: .* names a secret manager's secret`), "Prometheus 3.16 has no secret manager either, and fails when it builds the client"},
 }

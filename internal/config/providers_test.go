@@ -53,7 +53,7 @@ func TestBinaryCheckConfigRefusedKey(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	file, err := filepath.Abs("testdata/rw-send-exemplars.bad.yml")
+	file, err := filepath.Abs("testdata/rw-refused-key.bad.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestBinaryCheckConfigRefusedKey(t *testing.T) {
 	if res.ExitCode != 2 {
 		t.Errorf("exit %d, want 2", res.ExitCode)
 	}
-	for _, want := range []string{"remote_write[0]: send_exemplars: true is not supported", "remote_write[0]: send_native_histograms: true is not supported"} {
+	for _, want := range []string{`remote_write[0]: authorization.credentials_ref: "vault-token" names a secret manager's secret`} {
 		if !strings.Contains(res.Stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, res.Stderr)
 		}

@@ -44,14 +44,6 @@ func (c *MetadataConfig) UnmarshalYAML(unmarshal func(any) error) error {
 // remote_write_auth.go.
 func (c *RemoteWriteConfig) validateKeys() []error {
 	var errs []error
-	// liftpush's model holds float samples: what these keys would add does
-	// not exist by the time a destination sees the data.
-	if c.SendExemplars {
-		errs = append(errs, fmt.Errorf("send_exemplars: true is not supported: liftpush keeps no exemplars (its collectors parse samples only), so none could be sent; remove the key or set it to false"))
-	}
-	if c.NativeHistograms {
-		errs = append(errs, fmt.Errorf("send_native_histograms: true is not supported: liftpush sends histograms as classic _bucket/_sum/_count series and skips native ones when it scrapes; remove the key or set it to false, and expose classic buckets"))
-	}
 	if m := c.MetadataConfig; m.Send {
 		if m.SendInterval <= 0 {
 			errs = append(errs, fmt.Errorf("metadata_config.send_interval: must be positive when send is true, got %s; e.g. 1m", m.SendInterval))

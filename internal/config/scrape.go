@@ -256,12 +256,6 @@ func knownProtocols() []string {
 // must never look accepted while it does something else.
 func (c *ScrapeConfig) refused() []error {
 	var errs []error
-	if c.ScrapeNativeHistogramsEnabled() {
-		errs = append(errs, errors.New("scrape_native_histograms: true is not supported yet: liftpush carries float samples and classic histograms; remove the key or set it to false"))
-	}
-	if c.ConvertClassicHistogramsToNHCBEnabled() {
-		errs = append(errs, errors.New("convert_classic_histograms_to_nhcb: true is not supported yet: liftpush pushes classic histograms as they are scraped; remove the key or set it to false"))
-	}
 	if c.NativeHistogramBucketLimit != 0 || c.NativeHistogramMinBucketFactor != 0 {
 		errs = append(errs, errors.New("native_histogram_bucket_limit, native_histogram_min_bucket_factor: not supported yet, as native histograms are not; remove them"))
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
 
@@ -29,13 +31,29 @@ type ParseOptions struct {
 	// labels). With Set or Default given, labels with an empty value are
 	// dropped, as labels.Builder drops them.
 	Default labels.Labels
+
+	// The histogram options are scrape_config's, with Prometheus 3.16's
+	// meaning (scrape/scrape.go hands them to textparse the same way).
+	//
+	// NativeHistograms (scrape_native_histograms) keeps the native form of
+	// a histogram. Off, only classic buckets are read: a histogram exposed
+	// as native only then yields its +Inf bucket, _sum and _count.
+	NativeHistograms bool
+	// AlwaysScrapeClassicHistograms keeps the classic buckets of a
+	// histogram that is also native, or converted to NHCB; otherwise the
+	// native form replaces them.
+	AlwaysScrapeClassicHistograms bool
+	// ConvertClassicHistogramsToNHCB turns classic histograms into native
+	// histograms with custom buckets.
+	ConvertClassicHistogramsToNHCB bool
+	// Exemplars keeps the exemplars of OpenMetrics and protobuf input.
+	Exemplars bool
 }
 
-// Stats counts what Parse skipped.
+// Stats counts what Parse read.
 type Stats struct {
 	Samples int
-	// NativeHistograms counts native histogram samples, which have no
-	// remote-write 1.0 float representation and are skipped.
+	// NativeHistograms counts the native histogram samples among Samples.
 	NativeHistograms int
 }
 
@@ -45,11 +63,11 @@ type Stats struct {
 // family. Parse never panics on malformed input; it returns an error naming
 // what was wrong, after having emitted the families before the error.
 func Parse(b []byte, contentType string, opts ParseOptions, emit func(metric.Family) error) (Stats, error) {
-	p, err := newParser(b, contentType)
+	p, err := newParser(b, contentType, opts)
 	if err != nil {
 		return Stats{}, err
 	}
-	if _, ok := p.(*textparse.PromParser); ok {
+	if _, ok := p.(*textparse.PromParser); ok && !opts.ConvertClassicHistogramsToNHCB {
 		if fams, st, ok := parseText(b, opts); ok {
 			for _, f := range fams {
 				if err := emit(f); err != nil {
@@ -62,16 +80,25 @@ func Parse(b []byte, contentType string, opts ParseOptions, emit func(metric.Fam
 	return parseWith(p, opts, emit)
 }
 
-// parserOptions are the options Parse gives textparse. Classic buckets are
-// what remote-write 1.0 and the Pushgateway's text format carry; keep them
-// when a target sends both.
+// parserOptions are the options the streaming reader gives textparse, for
+// text input that has no native histograms.
 var parserOptions = textparse.ParserOptions{
 	FallbackContentType:                     "text/plain",
 	KeepClassicOnClassicAndNativeHistograms: true,
 }
 
-func newParser(b []byte, contentType string) (textparse.Parser, error) {
-	p, err := textparse.New(b, contentType, labels.NewSymbolTable(), parserOptions)
+// textparseOptions are the options Parse gives textparse for opts.
+func textparseOptions(opts ParseOptions) textparse.ParserOptions {
+	return textparse.ParserOptions{
+		FallbackContentType:                     "text/plain",
+		IgnoreNativeHistograms:                  !opts.NativeHistograms,
+		KeepClassicOnClassicAndNativeHistograms: opts.AlwaysScrapeClassicHistograms,
+		ConvertClassicHistogramsToNHCB:          opts.ConvertClassicHistogramsToNHCB,
+	}
+}
+
+func newParser(b []byte, contentType string, opts ParseOptions) (textparse.Parser, error) {
+	p, err := textparse.New(b, contentType, labels.NewSymbolTable(), textparseOptions(opts))
 	if p == nil {
 		return nil, fmt.Errorf("unsupported content type %q: %w", contentType, err)
 	}
@@ -81,7 +108,7 @@ func newParser(b []byte, contentType string) (textparse.Parser, error) {
 // parseTextparse is Parse through textparse only, for every format and
 // input.
 func parseTextparse(b []byte, contentType string, opts ParseOptions, emit func(metric.Family) error) (Stats, error) {
-	p, err := newParser(b, contentType)
+	p, err := newParser(b, contentType, opts)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -95,6 +122,7 @@ func parseWith(p textparse.Parser, opts ParseOptions, emit func(metric.Family) e
 		started bool
 		lset    labels.Labels
 		lb      = labels.NewBuilder(labels.EmptyLabels())
+		ex      exemplar.Exemplar
 	)
 	flush := func() error {
 		if !started || len(cur.Samples) == 0 {
@@ -146,8 +174,28 @@ func parseWith(p textparse.Parser, opts ParseOptions, emit func(metric.Family) e
 				return st, err
 			}
 			cur.Unit = string(unit)
-		case textparse.EntrySeries:
-			_, ts, v := p.Series()
+		case textparse.EntrySeries, textparse.EntryHistogram:
+			var (
+				s  metric.Sample
+				ts *int64
+			)
+			if et == textparse.EntrySeries {
+				_, ts, s.Value = p.Series()
+			} else {
+				var (
+					series []byte
+					h      *histogram.Histogram
+					fh     *histogram.FloatHistogram
+					err    error
+				)
+				series, ts, h, fh = p.Histogram()
+				if s.Extra, err = newHistogramExtra(h, fh); err != nil {
+					if ferr := flush(); ferr != nil {
+						return st, ferr
+					}
+					return st, fmt.Errorf("parsing exposition: native histogram %s: %w", series, err)
+				}
+			}
 			p.Labels(&lset)
 			if !opts.Set.IsEmpty() || !opts.Default.IsEmpty() {
 				lset = applyLabels(lb, lset, opts)
@@ -167,9 +215,15 @@ func parseWith(p textparse.Parser, opts ParseOptions, emit func(metric.Family) e
 					return st, err
 				}
 			}
-			s := metric.Sample{Labels: lset, Value: v}
+			s.Labels = lset
 			if ts != nil && opts.HonorTimestamps {
 				s.T = *ts
+			}
+			if opts.Exemplars {
+				s.Extra = readExemplars(p, s.Extra, &ex)
+			}
+			if s.IsHistogram() {
+				st.NativeHistograms++
 			}
 			cur.Samples = append(cur.Samples, s)
 			st.Samples++
@@ -178,12 +232,6 @@ func parseWith(p textparse.Parser, opts ParseOptions, emit func(metric.Family) e
 					return st, err
 				}
 			}
-		case textparse.EntryHistogram:
-			// Histogram must be called even though the native sample is
-			// skipped: it is what makes the protobuf parser return the
-			// classic series of a histogram that has both.
-			p.Histogram()
-			st.NativeHistograms++
 		}
 	}
 	return st, flush()

@@ -311,46 +311,6 @@ func TestParseSeriesWithoutName(t *testing.T) {
 	}
 }
 
-func TestParseProtobufNativeHistogram(t *testing.T) {
-	tests := []struct {
-		name        string
-		mf          *dto.MetricFamily
-		want        []flat
-		wantNative  int
-		wantSamples int
-	}{
-		{
-			name:       "native only is skipped and counted",
-			mf:         nativeHistogram(false),
-			want:       []flat{},
-			wantNative: 1,
-		},
-		{
-			name: "native and classic keeps the classic buckets",
-			mf:   nativeHistogram(true),
-			want: []flat{{Name: "lat_seconds", Type: "histogram", Samples: []string{
-				`{__name__="lat_seconds_count"} 3`,
-				`{__name__="lat_seconds_sum"} 1.5`,
-				`{__name__="lat_seconds_bucket", le="1.0"} 1`,
-				`{__name__="lat_seconds_bucket", le="+Inf"} 3`,
-			}}},
-			wantNative:  1,
-			wantSamples: 4,
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fams, st := parseAll(t, expositiontest.EncodeProto(t, tt.mf), ctProto, ParseOptions{})
-			if diff := cmp.Diff(tt.want, flatten(fams)); diff != "" {
-				t.Errorf("families (-want +got):\n%s", diff)
-			}
-			if st.NativeHistograms != tt.wantNative || st.Samples != tt.wantSamples {
-				t.Errorf("Stats = %+v, want %d native histograms and %d samples", st, tt.wantNative, tt.wantSamples)
-			}
-		})
-	}
-}
-
 func nativeHistogram(withClassic bool) *dto.MetricFamily {
 	h := &dto.Histogram{
 		SampleCount: proto.Uint64(3), SampleSum: proto.Float64(1.5),

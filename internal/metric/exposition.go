@@ -14,7 +14,8 @@ import (
 
 // WriteText renders families in the Prometheus text format (0.0.4), or in
 // OpenMetrics 1.0 when openMetrics is set. Timestamps are left out: this is
-// what `liftpush collect` prints and what a Pushgateway accepts.
+// what `liftpush collect` prints and what a Pushgateway accepts. Native
+// histogram samples are left out: neither format can carry them.
 //
 // Families that share a name (the up series of several targets, the
 // self-metrics of several collectors, the chunks of one big family) are
@@ -61,6 +62,11 @@ func WriteText(w io.Writer, families []Family, openMetrics bool) error {
 			bw.WriteString("# UNIT " + name + " " + f.Unit + "\n")
 		}
 		for _, s := range f.Samples {
+			if s.Extra != nil && s.IsHistogram() {
+				// Neither text format has native histograms; the
+				// Pushgateway gets them in protobuf instead.
+				continue
+			}
 			writeSeries(bw, s.Labels)
 			bw.WriteByte(' ')
 			bw.WriteString(FormatValue(s.Value))

@@ -117,7 +117,7 @@ func (p *Pipeline) openSpool(cfg *config.Config) (*spool.Spool, error) {
 	// the cycle's time to finish before this one gives up.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Global.CycleTimeout))
 	defer cancel()
-	sp, err := spool.Open(ctx, sc.Dir, spool.Options{MaxSize: int64(sc.MaxSize), MaxAge: time.Duration(sc.MaxAge)})
+	sp, err := spool.Open(ctx, sc.Dir, spool.Options{MaxSize: int64(sc.MaxSize), MaxAge: time.Duration(sc.MaxAge), Logger: p.logger})
 	if err != nil {
 		return nil, err
 	}

@@ -35,6 +35,9 @@ type Daemon struct {
 	reloads chan chan error
 	stopped chan struct{}
 	ready   atomic.Bool
+	// overdue is when the running cycle or replay is past its
+	// cycle_timeout by overrunSlack (Unix ns), 0 when none runs.
+	overdue atomic.Int64
 }
 
 // NewDaemon returns the daemon of a pipeline built by New, with the
@@ -55,8 +58,25 @@ func (d *Daemon) init() {
 	})
 }
 
-// Ready reports whether a first cycle has finished (/-/ready).
-func (d *Daemon) Ready() bool { return d.ready.Load() }
+// Ready returns nil once a first cycle has finished, as long as no cycle
+// runs past its cycle_timeout; else it says why not (/-/ready). A cycle
+// that overruns has a stage that ignores its deadline, and no other cycle
+// can start: the daemon is stuck (issue 22).
+func (d *Daemon) Ready() error {
+	if !d.ready.Load() {
+		return errors.New("the first cycle has not finished")
+	}
+	if o := d.overdue.Load(); o != 0 && time.Now().UnixNano() > o {
+		return fmt.Errorf("a cycle has run %s past its cycle_timeout: a stage is stuck, no cycle can start (see the log)",
+			time.Since(time.Unix(0, o)).Round(time.Second)+overrunSlack)
+	}
+	return nil
+}
+
+// overrunSlack is how far past its cycle_timeout a cycle may run before
+// the daemon says it is not ready: what is cancelled at the deadline
+// still spools or closes, and a loaded machine must not make /-/ready flap.
+const overrunSlack = 5 * time.Second
 
 // ErrStopped is returned by Reload once the daemon has stopped.
 var ErrStopped = errors.New("daemon stopped")
@@ -77,30 +97,41 @@ func (d *Daemon) Reload() error {
 
 // Run runs cycles until ctx ends, then lets a running cycle finish for up to
 // ShutdownTimeout, cancels it if it has not, and closes the destinations
-// (delete_on_shutdown). A reload never starts or interrupts a cycle: what it
-// built is applied when no cycle runs.
-func (d *Daemon) Run(ctx context.Context) {
+// (delete_on_shutdown) within what is left of ShutdownTimeout. A reload
+// never starts or interrupts a cycle: what it built is applied when no
+// cycle runs.
+//
+// Activations are computed from the last one, never from a reload, so that
+// reloads more frequent than the schedule cannot starve it (issue 22).
+//
+// Run returns at most ShutdownTimeout + 2*StuckGrace after ctx ends. It
+// returns ErrAbandoned when the cycle or the closing was still running
+// then: a stage ignored its cancellation and was left behind.
+func (d *Daemon) Run(ctx context.Context) error {
 	d.init()
 	defer close(d.stopped)
 	p := d.Pipeline
 	var (
 		done   chan struct{} // non-nil while a cycle runs
+		grace  time.Duration // the running cycle's shutdown_timeout
 		staged *built
 	)
 	// start runs work as the one running cycle: a collection cycle, or
 	// a replay of the spool between cycles.
 	start := func(work func(context.Context)) {
 		done = make(chan struct{})
-		grace := d.ShutdownTimeout
+		grace = d.ShutdownTimeout
+		d.overdue.Store(time.Now().Add(p.cycleTimeout + overrunSlack).UnixNano())
+		g := grace
 		go func() {
 			defer close(done)
 			// The cycle outlives ctx: SIGTERM must not drop what it is
 			// delivering. Only shutdown_timeout after it cancels it.
-			cctx, cancel := Graceful(ctx, grace)
+			cctx, cancel := Graceful(ctx, g)
 			defer cancel()
 			work(cctx)
 			if errors.Is(context.Cause(cctx), push.ErrShutdown) {
-				p.logger.Warn("shutdown_timeout reached, cancelling the running cycle", "shutdown_timeout", grace)
+				p.logger.Warn("shutdown_timeout reached, cancelling the running cycle", "shutdown_timeout", g)
 			}
 		}()
 	}
@@ -108,6 +139,11 @@ func (d *Daemon) Run(ctx context.Context) {
 		p.RunCycle(ctx)
 		d.ready.Store(true)
 	}
+	// last is the last activation (the start counts as one); the next
+	// is always the schedule's next time after it.
+	last := time.Now()
+	timer := time.NewTimer(time.Until(d.Schedule.Next(last)))
+	defer timer.Stop()
 	apply := func() {
 		if staged == nil {
 			return
@@ -119,9 +155,10 @@ func (d *Daemon) Run(ctx context.Context) {
 		}
 		d.ShutdownTimeout = time.Duration(g.ShutdownTimeout)
 		staged = nil
+		// Unchanged schedule, unchanged activation; a changed one counts
+		// from the last activation, so an overdue cycle runs at once.
+		timer.Reset(time.Until(d.Schedule.Next(last)))
 	}
-	timer := time.NewTimer(d.untilNext())
-	defer timer.Stop()
 	// Between cycles, what the spool holds is retried on these ticks, so
 	// that an uplink coming back is used before the next cycle is due.
 	retry := time.NewTicker(replayEvery)
@@ -130,22 +167,21 @@ func (d *Daemon) Run(ctx context.Context) {
 	for {
 		select {
 		case <-timer.C:
+			last = time.Now()
 			if done != nil {
 				p.logger.Warn("previous cycle still running, skipping this one")
 			} else {
 				start(cycle)
 			}
-			timer.Reset(d.untilNext())
+			timer.Reset(time.Until(d.Schedule.Next(last)))
 		case <-retry.C:
 			if done == nil && p.spooled() {
 				start(p.Replay)
 			}
 		case <-done:
 			done = nil
-			if staged != nil {
-				apply()
-				timer.Reset(d.untilNext())
-			}
+			d.overdue.Store(0)
+			apply()
 		case res := <-d.reloads:
 			b, err := d.reload()
 			res <- err
@@ -153,22 +189,57 @@ func (d *Daemon) Run(ctx context.Context) {
 				staged = b
 				if done == nil {
 					apply()
-					timer.Reset(d.untilNext())
 				}
 			}
 		case <-ctx.Done():
-			if done != nil {
-				p.logger.Info("stopping: letting the running cycle finish", "shutdown_timeout", d.ShutdownTimeout)
-				<-done
-			}
-			cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), d.ShutdownTimeout)
-			defer ccancel()
-			if err := p.Close(cctx); err != nil {
-				p.logger.Error("shutdown", "err", err)
-			}
-			return
+			return d.stop(done, grace)
 		}
 	}
+}
+
+// stop waits for the running cycle (done, nil if none) until grace +
+// StuckGrace from now, then closes the pipeline within what is left of
+// ShutdownTimeout (at least StuckGrace/2), and gives up on the closing
+// StuckGrace/2 after that.
+func (d *Daemon) stop(done chan struct{}, grace time.Duration) error {
+	p := d.Pipeline
+	stopAt := time.Now()
+	var abandoned error
+	if done != nil {
+		p.logger.Info("stopping: letting the running cycle finish", "shutdown_timeout", grace)
+		t := time.NewTimer(grace + StuckGrace)
+		select {
+		case <-done:
+		case <-t.C:
+			// Closing goes ahead: what the cycle still holds is lost
+			// with the process anyway, and delete_on_shutdown is not.
+			p.logger.Error("the running cycle did not stop when cancelled; abandoning it", "shutdown_timeout", grace, "err", ErrAbandoned)
+			abandoned = ErrAbandoned
+		}
+		t.Stop()
+	}
+	// Half of StuckGrace at least to close, the other half for Close to
+	// notice its deadline.
+	closeBy := stopAt.Add(d.ShutdownTimeout)
+	if soon := time.Now().Add(StuckGrace / 2); closeBy.Before(soon) {
+		closeBy = soon
+	}
+	cctx, cancel := context.WithDeadline(context.Background(), closeBy)
+	defer cancel()
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close(cctx) }()
+	t := time.NewTimer(time.Until(closeBy) + StuckGrace/2)
+	defer t.Stop()
+	select {
+	case err := <-closed:
+		if err != nil {
+			p.logger.Error("shutdown", "err", err)
+		}
+	case <-t.C:
+		p.logger.Error("closing the destinations did not finish within shutdown_timeout; abandoning it", "err", ErrAbandoned)
+		abandoned = ErrAbandoned
+	}
+	return abandoned
 }
 
 // replayEvery is how often a daemon retries its spool between cycles.
@@ -197,9 +268,4 @@ func (d *Daemon) reload() (*built, error) {
 	}
 	p.logger.Info("configuration reloaded; it takes effect from the next cycle")
 	return b, nil
-}
-
-func (d *Daemon) untilNext() time.Duration {
-	now := time.Now()
-	return d.Schedule.Next(now).Sub(now)
 }

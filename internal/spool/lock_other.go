@@ -13,3 +13,6 @@ import (
 func tryLock(*os.File) (bool, error) {
 	return false, fmt.Errorf("locking a spool dir is not supported on %s", runtime.GOOS)
 }
+
+// noFollow is O_NOFOLLOW where there is one; Open fails here anyway.
+const noFollow = 0

@@ -27,3 +27,7 @@ func tryLock(f *os.File) (ok bool, err error) {
 		}
 	}
 }
+
+// noFollow makes an open fail on a symlink: nothing in the spool dir is
+// one, and following one would read or write outside it.
+const noFollow = syscall.O_NOFOLLOW

@@ -3,6 +3,7 @@ package spool
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -79,8 +80,14 @@ type Queue struct {
 	corrupt int
 }
 
-// load creates the queue dir and indexes its records.
+// load creates the queue dir, checks that it can be written, and indexes
+// its records. What it moves to corrupt/ is made durable once at the end,
+// not per file: a directory of junk costs two fsyncs, and a power cut can
+// only bring a file back to be moved again.
 func (q *Queue) load() error {
+	if err := refuseSymlink(q.dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(q.dir, dirPerm); err != nil {
 		return fmt.Errorf("spool: creating queue %s: %w", q.name, err)
 	}
@@ -88,20 +95,45 @@ func (q *Queue) load() error {
 	if err := syncDir(q.s.dir); err != nil {
 		return fmt.Errorf("spool: creating queue %s: %w", q.name, err)
 	}
+	// Open checked the queue dirs it could list; this one may be new, or
+	// one Open could not list.
+	if err := probeDir(q.dir); err != nil {
+		return err
+	}
 	ents, err := os.ReadDir(q.dir)
 	if err != nil {
 		return fmt.Errorf("spool: listing queue %s: %w", q.name, err)
 	}
+	moved := 0
+	aside := func(name string, why error) error {
+		moved++
+		_, err := q.quarantine(name, why, false)
+		return err
+	}
+	defer func() {
+		if moved > 0 {
+			_ = errors.Join(syncDir(filepath.Join(q.s.dir, corruptDir)), syncDir(q.dir))
+		}
+		q.s.clog.flush()
+	}()
 	for _, de := range ents {
 		name := de.Name()
-		if !de.Type().IsRegular() || !strings.HasSuffix(name, recordSuffix) {
+		if !strings.HasSuffix(name, recordSuffix) {
 			continue // state files, temp files (Open removed them), strays
+		}
+		if !de.Type().IsRegular() {
+			// A symlink or a device named as a record: moved aside as
+			// it is, never followed or read.
+			if err := aside(name, fmt.Errorf("not a regular file (%s), not followed", de.Type())); err != nil {
+				return err
+			}
+			continue
 		}
 		seq, samples, created, ok := parseRecordName(name)
 		if !ok {
 			// Ours by its suffix, but no name Append gives: quarantined
 			// rather than left to be listed at every start.
-			if _, err := q.quarantine(name); err != nil {
+			if err := aside(name, errors.New("not a record name liftpush gives")); err != nil {
 				return err
 			}
 			continue
@@ -113,7 +145,19 @@ func (q *Queue) load() error {
 		if err != nil {
 			return fmt.Errorf("spool: listing queue %s: %w", q.name, err)
 		}
-		q.entries = append(q.entries, Entry{Seq: seq, Size: info.Size(), Samples: samples, Created: created})
+		e := Entry{Seq: seq, Size: info.Size(), Samples: samples, Created: created}
+		if limit := q.s.opts.MaxSize; limit > 0 && e.Size > limit {
+			// Trim would drop it, and every older record with it, to
+			// get under max_size. A record Append wrote has a header
+			// that says so; junk is moved aside, its header only read.
+			if err := q.checkHeader(e); err != nil {
+				if err := aside(name, fmt.Errorf("%d bytes, over max_size %d, and %w", e.Size, limit, err)); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		q.entries = append(q.entries, e)
 	}
 	slices.SortFunc(q.entries, func(a, b Entry) int { return cmpSeq(a.Seq, b.Seq) })
 	// Two files of one seq are no state Append leaves; keep the first.
@@ -121,7 +165,7 @@ func (q *Queue) load() error {
 		if a.Seq != b.Seq {
 			return false
 		}
-		_, _ = q.quarantine(b.name())
+		_ = aside(b.name(), fmt.Errorf("a second record of seq %d", b.Seq))
 		return true
 	})
 	q.next = 1
@@ -237,7 +281,7 @@ func (q *Queue) Read(seq uint64) (Record, error) {
 	}
 
 	path := filepath.Join(q.dir, e.name())
-	b, err := os.ReadFile(path)
+	b, err := q.readRecord(e)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Removed concurrently, or by hand: the disk is the truth.
 		q.mu.Lock()
@@ -247,12 +291,16 @@ func (q *Queue) Read(seq uint64) (Record, error) {
 		q.mu.Unlock()
 		return Record{}, fmt.Errorf("spool: queue %s has no record %d: %w", q.name, seq, fs.ErrNotExist)
 	}
-	if err != nil {
+	var bad *badFileError
+	if err != nil && !errors.As(err, &bad) {
 		return Record{}, fmt.Errorf("spool: reading queue %s: %w", q.name, err)
 	}
-	rec, err := decodeRecord(b)
-	if err == nil && (rec.Seq != e.Seq || rec.Samples != e.Samples || !rec.Created.Equal(e.Created)) {
-		err = fmt.Errorf("header (seq %d, %d samples, created %d) does not match the file name", rec.Seq, rec.Samples, rec.Created.UnixNano())
+	var rec Record
+	if err == nil {
+		rec, err = decodeRecord(b)
+	}
+	if err == nil {
+		err = matchName(rec, e)
 	}
 	if err == nil {
 		return rec, nil
@@ -266,17 +314,98 @@ func (q *Queue) Read(seq uint64) (Record, error) {
 		return Record{}, fmt.Errorf("spool: queue %s has no record %d: %w", q.name, seq, fs.ErrNotExist)
 	}
 	q.forget(i)
-	dst, qerr := q.quarantine(e.name())
+	dst, qerr := q.quarantine(e.name(), err, true)
 	if qerr != nil {
 		return Record{}, fmt.Errorf("%w: %s: %v; moving it aside failed: %v", ErrCorrupt, path, err, qerr)
 	}
 	return Record{}, fmt.Errorf("%w: %s: %v; moved to %s", ErrCorrupt, path, err, dst)
 }
 
-// quarantine moves the file name of the queue dir to <dir>/corrupt/ and
-// counts it; q.mu must be held or q not yet shared. A name taken already
-// (a seq given again after the queue emptied) gets a numeric suffix.
-func (q *Queue) quarantine(name string) (string, error) {
+// readRecord reads the file of e, refusing what cannot be a record of e
+// before reading it whole: a symlink (never followed), a file that is not
+// regular, of another size than listed, or over max_size, or whose header
+// disagrees with its size. A 0.5 GB junk file costs one header read. Those
+// refusals are a *badFileError.
+func (q *Queue) readRecord(e Entry) ([]byte, error) {
+	path := filepath.Join(q.dir, e.name())
+	f, err := os.OpenFile(path, os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return nil, &badFileError{errors.New("a symlink, not followed")}
+		}
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := fi.Size()
+	switch limit := q.s.opts.MaxSize; {
+	case !fi.Mode().IsRegular():
+		return nil, &badFileError{fmt.Errorf("not a regular file (%s)", fi.Mode().Type())}
+	case limit > 0 && size > limit:
+		return nil, &badFileError{fmt.Errorf("%d bytes, over max_size %d", size, limit)}
+	case size != e.Size:
+		return nil, &badFileError{fmt.Errorf("%d bytes, listed with %d", size, e.Size)}
+	}
+	hdr := make([]byte, min(size, recordHeader))
+	if _, err := io.ReadFull(f, hdr); err != nil {
+		return nil, err
+	}
+	if err := checkHeader(hdr, size); err != nil {
+		return nil, &badFileError{err}
+	}
+	b := make([]byte, size)
+	copy(b, hdr)
+	if _, err := io.ReadFull(f, b[len(hdr):]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, &badFileError{fmt.Errorf("shrank while read: %w", err)}
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+// checkHeader reads only the header of e's file and checks it against
+// the file's size and name.
+func (q *Queue) checkHeader(e Entry) error {
+	f, err := os.OpenFile(filepath.Join(q.dir, e.name()), os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	hdr := make([]byte, min(e.Size, recordHeader))
+	if _, err := io.ReadFull(f, hdr); err != nil {
+		return err
+	}
+	if err := checkHeader(hdr, e.Size); err != nil {
+		return err
+	}
+	return matchName(headerFields(hdr), e)
+}
+
+// badFileError is a record file refused before it was read whole.
+type badFileError struct{ err error }
+
+func (e *badFileError) Error() string { return e.err.Error() }
+func (e *badFileError) Unwrap() error { return e.err }
+
+// matchName checks a record's header against the entry from its file name.
+func matchName(rec Record, e Entry) error {
+	if rec.Seq != e.Seq || rec.Samples != e.Samples || !rec.Created.Equal(e.Created) {
+		return fmt.Errorf("header (seq %d, %d samples, created %d) does not match the file name", rec.Seq, rec.Samples, rec.Created.UnixNano())
+	}
+	return nil
+}
+
+// quarantine moves the file name of the queue dir to <dir>/corrupt/,
+// counts and logs it (why is what is wrong with it); q.mu must be held or
+// q not yet shared. A name taken already (a seq given again after the
+// queue emptied) gets a numeric suffix. rename(2) moves a symlink itself,
+// never its target. sync makes the move durable now; load syncs once for
+// all it moved.
+func (q *Queue) quarantine(name string, why error, sync bool) (string, error) {
 	q.corrupt++
 	cdir := filepath.Join(q.s.dir, corruptDir)
 	if err := os.MkdirAll(cdir, dirPerm); err != nil {
@@ -290,13 +419,21 @@ func (q *Queue) quarantine(name string) (string, error) {
 		dst = filepath.Join(cdir, q.base+"-"+name+"."+strconv.Itoa(n))
 	}
 	if err := os.Rename(filepath.Join(q.dir, name), dst); err != nil {
+		q.s.clog.failed(q.name, filepath.Join(q.dir, name), why, err)
 		return "", err
+	}
+	q.s.clog.moved(q.name, filepath.Join(q.dir, name), dst, why)
+	if !sync {
+		return dst, nil
 	}
 	return dst, errors.Join(syncDir(cdir), syncDir(q.dir))
 }
 
 // Remove deletes a record, once the receiver has accepted it or refused it
 // for good. A seq not in the queue gives an error wrapping fs.ErrNotExist.
+// When the file cannot be removed (a queue dir made read-only since Open),
+// the record still leaves the queue's index: it has its outcome, and this
+// process must not send it again; the next Open refuses the dir.
 //
 // Remove does not fsync the directory: kill -9 cannot undo it, and power
 // loss can only make the record come back, to be sent again; the next
@@ -313,10 +450,11 @@ func (q *Queue) Remove(seq uint64) error {
 	if !ok {
 		return fmt.Errorf("spool: queue %s has no record %d: %w", q.name, seq, fs.ErrNotExist)
 	}
-	if err := os.Remove(filepath.Join(q.dir, q.entries[i].name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("spool: removing from queue %s: %w", q.name, err)
-	}
+	err = os.Remove(filepath.Join(q.dir, q.entries[i].name()))
 	q.forget(i)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("spool: removing from queue %s: %w; make %s writable for uid %d", q.name, err, q.dir, os.Getuid())
+	}
 	return nil
 }
 
@@ -442,18 +580,23 @@ func (q *Queue) LoadState(key string) ([]byte, error) {
 	}
 	defer release()
 	name := key + stateSuffix
-	b, err := os.ReadFile(filepath.Join(q.dir, name))
+	b, err := readFile(filepath.Join(q.dir, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	if err != nil {
+	var data []byte
+	var bad *badFileError
+	switch {
+	case errors.As(err, &bad):
+	case err != nil:
 		return nil, fmt.Errorf("spool: loading state %s of queue %s: %w", key, q.name, err)
+	default:
+		data, err = decodeState(b)
 	}
-	data, err := decodeState(b)
 	if err != nil {
 		q.mu.Lock()
 		defer q.mu.Unlock()
-		_, _ = q.quarantine(name)
+		_, _ = q.quarantine(name, err, true)
 		return nil, nil
 	}
 	return data, nil
@@ -464,4 +607,28 @@ func (q *Queue) LoadState(key string) ([]byte, error) {
 // queue of its own, in its own directory, named after this one and key.
 func (q *Queue) Sub(key string) (*Queue, error) {
 	return q.s.Queue(q.name + "/" + key)
+}
+
+// maxStateSize bounds what LoadState reads: state is a series set or a
+// list of tenants, far below it.
+const maxStateSize = 1 << 30
+
+// readFile reads a small file of the queue, never through a symlink.
+func readFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return nil, &badFileError{errors.New("a symlink, not followed")}
+		}
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > maxStateSize {
+		return nil, &badFileError{fmt.Errorf("not a regular file of at most %d bytes (%s, %d bytes)", maxStateSize, fi.Mode().Type(), fi.Size())}
+	}
+	return io.ReadAll(f)
 }

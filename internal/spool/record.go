@@ -89,21 +89,8 @@ func checkRecord(format string, samples int) error {
 // aliases b. The error says what is wrong, for the log; it never panics,
 // whatever b holds.
 func decodeRecord(b []byte) (Record, error) {
-	const least = recordHeader + 1 + recordTrailer
-	if len(b) < least {
-		return Record{}, fmt.Errorf("truncated: %d bytes, a record has at least %d", len(b), least)
-	}
-	if string(b[:4]) != recordMagic {
-		return Record{}, fmt.Errorf("not a record: magic %q", b[:4])
-	}
-	if b[4] != recordVersion {
-		return Record{}, fmt.Errorf("unknown record version %d", b[4])
-	}
-	flen := uint64(b[5])
-	blen := binary.LittleEndian.Uint64(b[32:])
-	// Compared one by one, so that a huge blen cannot overflow the sum.
-	if blen > uint64(len(b)) || recordHeader+flen+blen+recordTrailer != uint64(len(b)) {
-		return Record{}, fmt.Errorf("truncated or overlong: the header gives %d bytes of format tag and %d of body, the file has %d bytes in all", flen, blen, len(b))
+	if err := checkHeader(b[:min(len(b), recordHeader)], int64(len(b))); err != nil {
+		return Record{}, err
 	}
 	end := len(b) - recordTrailer
 	if got, want := crc32.Checksum(b[:end], castagnoli), binary.LittleEndian.Uint32(b[end:]); got != want {
@@ -111,21 +98,51 @@ func decodeRecord(b []byte) (Record, error) {
 	}
 	// The checksum holds, so what follows catches a writer's bug, not a torn
 	// write.
-	if flen == 0 || b[6] != 0 || b[7] != 0 {
+	if b[5] == 0 || b[6] != 0 || b[7] != 0 {
 		return Record{}, errors.New("invalid header: empty format tag or reserved bytes set")
 	}
 	samples := binary.LittleEndian.Uint64(b[16:])
 	if samples > math.MaxInt {
 		return Record{}, fmt.Errorf("invalid header: %d samples", samples)
 	}
-	format := b[recordHeader : recordHeader+flen]
+	rec := headerFields(b)
+	flen := int(b[5])
+	rec.Format = string(b[recordHeader : recordHeader+flen])
+	rec.Body = b[recordHeader+flen : end]
+	return rec, nil
+}
+
+// checkHeader checks what the header alone tells of a record file of size
+// bytes: magic, version and lengths. A reader calls it before it reads the
+// rest, so a junk file of any size costs one header read.
+func checkHeader(h []byte, size int64) error {
+	const least = recordHeader + 1 + recordTrailer
+	if size < least || len(h) < recordHeader {
+		return fmt.Errorf("truncated: %d bytes, a record has at least %d", size, least)
+	}
+	if string(h[:4]) != recordMagic {
+		return fmt.Errorf("not a record: magic %q", h[:4])
+	}
+	if h[4] != recordVersion {
+		return fmt.Errorf("unknown record version %d", h[4])
+	}
+	flen := uint64(h[5])
+	blen := binary.LittleEndian.Uint64(h[32:])
+	// Compared one by one, so that a huge blen cannot overflow the sum.
+	if blen > uint64(size) || recordHeader+flen+blen+recordTrailer != uint64(size) {
+		return fmt.Errorf("truncated or overlong: the header gives %d bytes of format tag and %d of body, the file has %d bytes in all", flen, blen, size)
+	}
+	return nil
+}
+
+// headerFields decodes seq, samples and created from a header checkHeader
+// passed.
+func headerFields(h []byte) Record {
 	return Record{
-		Seq:     binary.LittleEndian.Uint64(b[8:]),
-		Format:  string(format),
-		Samples: int(samples),
-		Created: time.Unix(0, int64(binary.LittleEndian.Uint64(b[24:]))),
-		Body:    b[recordHeader+flen : end],
-	}, nil
+		Seq:     binary.LittleEndian.Uint64(h[8:]),
+		Samples: int(binary.LittleEndian.Uint64(h[16:])),
+		Created: time.Unix(0, int64(binary.LittleEndian.Uint64(h[24:]))),
+	}
 }
 
 func encodeState(data []byte) []byte {

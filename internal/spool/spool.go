@@ -23,6 +23,17 @@
 // Close syncs the directory: the record may then be sent twice, which a
 // receiver takes as duplicate samples.
 //
+// # A hostile volume
+//
+// Open refuses a spool dir in which it could not do its work: a queue dir
+// (or corrupt/) it cannot write, since a record it delivered and could not
+// remove would be sent again by every run, and any symlink, since
+// following one reads, sends or moves files outside the spool. A record
+// file is opened without following links, and is refused after reading its
+// header alone when it cannot be a record (junk of any size), or is over
+// max_size. What is moved to corrupt/ is logged, ten lines a minute at
+// most, and counted (Stats.Corrupt). (Issue 22.)
+//
 // # Why a directory of files
 //
 // Chosen by crash safety, then simplicity, then speed. nsqio/go-diskqueue
@@ -43,6 +54,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -78,6 +90,9 @@ const (
 type Options struct {
 	MaxSize int64         // bytes over all record files of a queue; 0: no limit
 	MaxAge  time.Duration // 0: no limit
+	// Logger gets a line for each file moved to corrupt/, rate-limited;
+	// nil: none.
+	Logger *slog.Logger
 }
 
 // Spool is an open spool dir, held exclusively by this process until
@@ -95,6 +110,8 @@ type Spool struct {
 
 	qmu    sync.Mutex
 	queues map[string]*Queue // by directory name
+
+	clog corruptLog
 }
 
 // Open creates dir if needed (mode 0700), checks that it is writable, takes
@@ -115,7 +132,11 @@ func Open(ctx context.Context, dir string, opts Options) (*Spool, error) {
 	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return nil, notWritable(dir, err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, filePerm)
+	lock := filepath.Join(dir, lockName)
+	if err := refuseSymlink(lock); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(lock, os.O_RDWR|os.O_CREATE|noFollow, filePerm)
 	if err != nil {
 		return nil, notWritable(dir, err)
 	}
@@ -123,7 +144,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Spool, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	s := &Spool{dir: dir, opts: opts, lock: f, queues: map[string]*Queue{}}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Spool{dir: dir, opts: opts, lock: f, queues: map[string]*Queue{}, clog: corruptLog{logger: opts.Logger}}
 	if err := s.init(); err != nil {
 		_ = f.Close()
 		return nil, err
@@ -151,40 +175,132 @@ func (s *Spool) init() error {
 	if err := os.Remove(probe.Name()); err != nil {
 		return notWritable(s.dir, err)
 	}
-	return removeTemps(s.dir)
+	return scan(s.dir)
 }
 
-// removeTemps removes the temp files in dir and in its queue dirs: each is
-// a write that a crash interrupted before its rename, so it was never
-// acknowledged.
-func removeTemps(dir string) error {
+// scan checks what Open finds in the spool dir, so that a queue that cannot
+// work fails the start instead of a delivery: a queue dir this process
+// cannot write would have its records sent again by every run, since a
+// delivered record could not be removed (issue 22). Every entry that is a
+// symlink is refused: following one would read, send and move files
+// outside the spool. Leftover temp files go: each is a write a crash
+// interrupted before its rename, so it was never acknowledged.
+func scan(dir string) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("spool: listing %s: %w", dir, err)
 	}
 	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
 		switch {
-		case e.IsDir() && e.Name() != corruptDir:
-			err := removeTemps(filepath.Join(dir, e.Name()))
-			if errors.Is(err, fs.ErrPermission) {
-				// Not a queue of ours: an ext4 volume's root-owned
-				// lost+found, say. Queues are created by this process.
-				continue
-			}
-			if err != nil {
+		case e.Type()&fs.ModeSymlink != 0:
+			return symlinkError(p)
+		case e.IsDir():
+			if err := checkQueueDir(p, e.Name() != corruptDir); err != nil {
 				return err
 			}
 		case e.Type().IsRegular() && strings.HasSuffix(e.Name(), tmpSuffix):
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("spool: removing a leftover temp file: %w", err)
+			if err := removeTemp(p); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
 
+// checkQueueDir removes the temp files of a queue dir (when temps) and
+// proves that a file can be created and removed there, which is all a
+// queue does. The corrupt/ dir gets the same check: a record that cannot
+// be moved aside would fail every replay.
+func checkQueueDir(dir string, temps bool) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrPermission) {
+		// Not a queue of ours: an ext4 volume's root-owned lost+found,
+		// say. Queues are created by this process; Spool.Queue checks
+		// the one it loads again.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("spool: listing %s: %w", dir, err)
+	}
+	for _, e := range ents {
+		if temps && e.Type().IsRegular() && strings.HasSuffix(e.Name(), tmpSuffix) {
+			if err := removeTemp(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return probeDir(dir)
+}
+
+// probeDir creates and removes a file in dir. An append-only directory
+// (chattr +a) passes the creation and fails the removal, so both are tried.
+func probeDir(dir string) error {
+	probe, err := os.CreateTemp(dir, ".probe-*"+tmpSuffix)
+	if err != nil {
+		return queueNotWritable(dir, err)
+	}
+	_ = probe.Close()
+	if err := os.Remove(probe.Name()); err != nil {
+		return queueNotWritable(dir, err)
+	}
+	return nil
+}
+
+func removeTemp(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if errors.Is(err, fs.ErrPermission) {
+			return queueNotWritable(filepath.Dir(path), err)
+		}
+		return fmt.Errorf("spool: removing a leftover temp file: %w", err)
+	}
+	return nil
+}
+
 func notWritable(dir string, err error) error {
 	return fmt.Errorf("spool dir %s is not writable (%w): make it writable for uid %d, or set spool.dir to a writable volume", dir, err, os.Getuid())
+}
+
+// ErrUnusable is matched by the error of an Open or Queue that found a
+// directory inside the spool dir that it cannot use: one it cannot write,
+// or a symlink. The volume is at fault, not the configuration: a runtime
+// condition, like ErrBusy.
+var ErrUnusable = errors.New("spool dir unusable")
+
+// unusableError is an ErrUnusable with its message and cause.
+type unusableError struct {
+	msg   string
+	cause error
+}
+
+func (e *unusableError) Error() string        { return e.msg }
+func (e *unusableError) Unwrap() error        { return e.cause }
+func (e *unusableError) Is(target error) bool { return target == ErrUnusable }
+func queueNotWritable(dir string, err error) error {
+	return &unusableError{cause: err, msg: fmt.Sprintf(
+		"spool: %s is not writable (%v): make it writable for uid %d (check its owner and mode with ls -ld, "+
+			"and an immutable or append-only attribute with lsattr -d); liftpush must remove each record it delivered, or every run would send it again",
+		dir, err, os.Getuid())}
+}
+
+// symlinkError refuses a symlink found inside the spool dir.
+func symlinkError(path string) error {
+	to, err := os.Readlink(path)
+	if err != nil {
+		to = "?"
+	}
+	return &unusableError{cause: fs.ErrInvalid, msg: fmt.Sprintf(
+		"spool: %s is a symlink (to %s); liftpush never follows a link inside its spool dir: put what it points to in its place, or remove it",
+		path, to)}
+}
+
+// refuseSymlink fails when path exists and is a symlink.
+func refuseSymlink(path string) error {
+	fi, err := os.Lstat(path)
+	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return symlinkError(path)
+	}
+	return nil
 }
 
 // busyError is the error of an Open that gave up waiting for the lock.
@@ -265,6 +381,7 @@ func (s *Spool) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.clog.flush()
 	var errs []error
 	s.qmu.Lock()
 	for _, q := range s.queues {

@@ -19,8 +19,9 @@ import (
 
 // Daemon is what the listener reports on and controls.
 type Daemon interface {
-	// Ready reports whether the first cycle has finished.
-	Ready() bool
+	// Ready returns nil once the first cycle has finished, while cycles
+	// keep running; else it says why not.
+	Ready() error
 	// Reload re-reads the configuration; the error says why it was kept.
 	Reload() error
 }
@@ -33,8 +34,8 @@ func Handler(d Daemon, g prometheus.Gatherer, logger *slog.Logger) http.Handler 
 		fmt.Fprintln(w, "liftpush is healthy.")
 	})
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if !d.Ready() {
-			http.Error(w, "liftpush is not ready: the first cycle has not finished.", http.StatusServiceUnavailable)
+		if err := d.Ready(); err != nil {
+			http.Error(w, "liftpush is not ready: "+err.Error()+".", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "liftpush is ready.")
@@ -68,15 +69,38 @@ type Server struct {
 	done chan error
 }
 
+// Options bound what clients of the listener can hold (issue 22: 1,011
+// idle keep-alive connections used up the file descriptors, and every
+// cycle then failed with "too many open files").
+type Options struct {
+	// MaxConnections caps the connections open at once, across every
+	// address; 0 is no cap. A new connection past it replaces the oldest
+	// idle one (no request in progress), or is closed when none is idle.
+	MaxConnections int
+	// ReadTimeout bounds the reading of a request, headers and body, and
+	// how long an idle keep-alive connection stays open.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds a request from the end of its headers to the
+	// end of the response (a reload included).
+	WriteTimeout time.Duration
+}
+
+// DefaultOptions are the flags' defaults: a health probe and a scraper need
+// a handful of connections, and liftpush's cycles need the rest of the
+// file descriptors.
+var DefaultOptions = Options{MaxConnections: 64, ReadTimeout: 10 * time.Second, WriteTimeout: time.Minute}
+
 // Listen binds every address now, so that a taken port fails the start
 // rather than a later goroutine, then serves h on them with the TLS and
-// basic auth of configFile (exporter-toolkit's web config; "" for none).
-func Listen(addrs []string, configFile string, h http.Handler, logger *slog.Logger) (*Server, error) {
+// basic auth of configFile (exporter-toolkit's web config; "" for none),
+// within the limits of opts.
+func Listen(addrs []string, configFile string, h http.Handler, opts Options, logger *slog.Logger) (*Server, error) {
 	if configFile != "" {
 		if err := web.Validate(configFile); err != nil {
 			return nil, fmt.Errorf("--web.config.file=%s: %w", configFile, err)
 		}
 	}
+	lim := newLimiter(opts.MaxConnections, logger)
 	var ls []net.Listener
 	for _, a := range addrs {
 		l, err := net.Listen("tcp", a)
@@ -86,10 +110,18 @@ func Listen(addrs []string, configFile string, h http.Handler, logger *slog.Logg
 			}
 			return nil, fmt.Errorf("--web.listen-address=%s: %w", a, err)
 		}
-		ls = append(ls, l)
+		ls = append(ls, lim.wrap(l))
 	}
 	s := &Server{
-		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
+		srv: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: opts.ReadTimeout,
+			ReadTimeout:       opts.ReadTimeout,
+			IdleTimeout:       opts.ReadTimeout,
+			WriteTimeout:      opts.WriteTimeout,
+			ConnState:         lim.connState,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		},
 		done: make(chan error, 1),
 	}
 	systemd := false

@@ -73,7 +73,13 @@ func (c *Collector) scrapeOnce(ctx context.Context, t *target, start time.Time) 
 		hashes []uint64
 		limErr error
 	)
-	st, err := exposition.ParseStream(body, body.contentType, exposition.ParseOptions{HonorTimestamps: c.cfg.HonorTimestamps}, func(f metric.Family) error {
+	st, err := exposition.ParseStream(body, body.contentType, exposition.ParseOptions{
+		HonorTimestamps:                c.cfg.HonorTimestamps,
+		Exemplars:                      true,
+		NativeHistograms:               c.cfg.ScrapeNativeHistogramsEnabled(),
+		AlwaysScrapeClassicHistograms:  c.cfg.AlwaysScrapeClassicHistogramsEnabled(),
+		ConvertClassicHistogramsToNHCB: c.cfg.ConvertClassicHistogramsToNHCBEnabled(),
+	}, func(f metric.Family) error {
 		samples := f.Samples[:0]
 		for _, s := range f.Samples {
 			ls, ok := c.mutate(lb, s.Labels, t.labels, c.cfg.MetricRelabelConfigs)
@@ -116,10 +122,6 @@ func (c *Collector) scrapeOnce(ctx context.Context, t *target, start time.Time) 
 	}
 	if limErr != nil {
 		return nil, n, limErr
-	}
-	if st.NativeHistograms > 0 {
-		c.logger.Warn("skipped native histogram samples; liftpush pushes classic histograms, expose classic buckets too",
-			"target", t.url, "samples", st.NativeHistograms)
 	}
 	n.added = c.added(t.key, hashes)
 	return fams, n, nil

@@ -290,7 +290,8 @@ func (c *Client) targetKey(job, instance string) []labels.Label {
 // samples re-sent, and on failure the drop reason and the error.
 func (c *Client) send(ctx context.Context, r request) (sent, retried int, reason string, err error) {
 	var buf bytes.Buffer
-	if err := encode(&buf, c.cfg.Format, r.fams); err != nil {
+	format := formatFor(c.cfg.Format, r.fams)
+	if err := encode(&buf, format, r.fams); err != nil {
 		c.logger.Error("encoding group failed", "group", keyString(r.key), "err", err)
 		return 0, 0, "encoding", err
 	}
@@ -300,7 +301,7 @@ func (c *Client) send(ctx context.Context, r request) (sent, retried int, reason
 	c.pushed[r.path] = r.key
 	c.mu.Unlock()
 	retries, err := push.Retry(ctx, backoff, func(attempt int) error {
-		return c.do(ctx, r.method, r.path, contentType[c.cfg.Format], buf.Bytes(), attempt)
+		return c.do(ctx, r.method, r.path, contentType[format], buf.Bytes(), attempt)
 	})
 	retried = retries * r.samples
 	if err == nil {

@@ -53,12 +53,15 @@ func toDTO(f *metric.Family) *dto.MetricFamily {
 		mf.Type = dto.MetricType_GAUGE.Enum()
 	case model.MetricTypeHistogram:
 		mf.Type = dto.MetricType_HISTOGRAM.Enum()
+	case model.MetricTypeGaugeHistogram:
+		mf.Type = dto.MetricType_GAUGE_HISTOGRAM.Enum()
 	case model.MetricTypeSummary:
 		mf.Type = dto.MetricType_SUMMARY.Enum()
 	default:
 		mf.Type = dto.MetricType_UNTYPED.Enum()
 	}
-	if f.Type != model.MetricTypeHistogram && f.Type != model.MetricTypeSummary {
+	histogramType := f.Type == model.MetricTypeHistogram || f.Type == model.MetricTypeGaugeHistogram
+	if !histogramType && f.Type != model.MetricTypeSummary {
 		mf.Metric = make([]*dto.Metric, 0, len(f.Samples))
 		for _, s := range f.Samples {
 			m := &dto.Metric{Label: labelPairs(s.Labels, "")}
@@ -86,7 +89,7 @@ func toDTO(f *metric.Family) *dto.MetricFamily {
 		m, ok := byKey[h]
 		if !ok {
 			m = &dto.Metric{Label: labelPairs(s.Labels, special)}
-			if f.Type == model.MetricTypeHistogram {
+			if histogramType {
 				m.Histogram = &dto.Histogram{}
 			} else {
 				m.Summary = &dto.Summary{}
@@ -96,6 +99,8 @@ func toDTO(f *metric.Family) *dto.MetricFamily {
 		}
 		name := s.Labels.Get(model.MetricNameLabel)
 		switch {
+		case m.Histogram != nil && s.Extra != nil && s.IsHistogram():
+			setNative(m.Histogram, s.Extra)
 		case name == f.Name+"_sum":
 			if m.Histogram != nil {
 				m.Histogram.SampleSum = proto.Float64(s.Value)

@@ -82,6 +82,9 @@ func (b *body) add(lb *labels.Builder, f *metric.Family, s *metric.Sample, self 
 	}
 	b.seen[h] = struct{}{}
 	wname, typ := wireFamily(f, name)
+	if s.Extra != nil && s.IsHistogram() {
+		wname, typ = f.Name, nativeFamilyType(f)
+	}
 	i, ok := b.index[wname]
 	if !ok {
 		i = len(b.fams)
@@ -93,7 +96,7 @@ func (b *body) add(lb *labels.Builder, f *metric.Family, s *metric.Sample, self 
 		b.fams = append(b.fams, metric.Family{Name: wname, Help: help, Type: typ})
 		b.self = append(b.self, self || (b.target && reportSeries[wname]))
 	}
-	b.fams[i].Samples = append(b.fams[i].Samples, metric.Sample{Labels: ls, Value: s.Value})
+	b.fams[i].Samples = append(b.fams[i].Samples, metric.Sample{Labels: ls, Value: s.Value, Extra: s.Extra})
 	b.samples++
 	return ""
 }

@@ -36,7 +36,7 @@ func BenchmarkEncode(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, s := range f.Samples {
-			bt.add(&f, s.Labels, s.Value, s.T)
+			bt.add(&f, s.Labels, s.Value, s.T, s.Extra)
 		}
 		encodeV1(bt)
 		bt.reset()

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,25 +63,28 @@ type Client struct {
 	// last holds the data series of the last cycle, after relabelling,
 	// for staleness markers.
 	last map[uint64]labels.Labels
+	// lastHists are the native histogram series among last.
+	lastHists map[uint64]histKind
 
 	metaSchedule metadataSchedule
 }
 
-// swapSeries records the series of this cycle and returns the last one's.
-func (c *Client) swapSeries(cur map[uint64]labels.Labels) map[uint64]labels.Labels {
+// swapSeries records the series of this cycle, and the native histogram
+// ones among them, and returns the last one's.
+func (c *Client) swapSeries(cur map[uint64]labels.Labels, curHists map[uint64]histKind) (map[uint64]labels.Labels, map[uint64]histKind) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	prev := c.last
+	prev, prevHists := c.last, c.lastHists
 	if prev == nil {
 		// A new process: the last cycle may have been another run's.
-		prev = c.loadSeries()
+		prev, prevHists = c.loadSeries()
 	}
-	c.last = cur
-	if !sameSeries(prev, cur) {
+	c.last, c.lastHists = cur, curHists
+	if !sameSeries(prev, cur) || !maps.Equal(prevHists, curHists) {
 		// A steady set (most cycles) is on disk already.
-		c.saveSeries(cur)
+		c.saveSeries(cur, curHists)
 	}
-	return prev
+	return prev, prevHists
 }
 
 func sameSeries(a, b map[uint64]labels.Labels) bool {

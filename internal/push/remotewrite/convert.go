@@ -9,9 +9,9 @@ import (
 )
 
 // v2ToV1 turns a spooled 2.0 request body into a 1.0 one with the same
-// series, samples and metadata: the receiver was found not to speak 2.0
-// after the record was written, and its data must still arrive. Native
-// histograms and exemplars, which liftpush never encodes, are left out.
+// series, samples, native histograms, exemplars and metadata: the receiver
+// was found not to speak 2.0 after the record was written, and its data
+// must still arrive.
 func v2ToV1(body []byte) ([]byte, error) {
 	raw, err := snappy.Decode(nil, body)
 	if err != nil {
@@ -55,7 +55,34 @@ func v2ToV1(body []byte) ([]byte, error) {
 		for i, s := range ts.Samples {
 			samples[i] = prompb.Sample{Value: s.Value, Timestamp: s.Timestamp}
 		}
-		out.Timeseries = append(out.Timeseries, prompb.TimeSeries{Labels: lbls, Samples: samples})
+		var hists []prompb.Histogram
+		for _, h := range ts.Histograms {
+			if h.IsFloatHistogram() {
+				hists = append(hists, prompb.FromFloatHistogram(h.Timestamp, h.ToFloatHistogram()))
+			} else {
+				hists = append(hists, prompb.FromIntHistogram(h.Timestamp, h.ToIntHistogram()))
+			}
+		}
+		var exemplars []prompb.Exemplar
+		for _, e := range ts.Exemplars {
+			if len(e.LabelsRefs)%2 != 0 {
+				return nil, fmt.Errorf("odd exemplar label refs")
+			}
+			pe := prompb.Exemplar{Value: e.Value, Timestamp: e.Timestamp}
+			for i := 0; i < len(e.LabelsRefs); i += 2 {
+				n, err := sym(e.LabelsRefs[i])
+				if err != nil {
+					return nil, err
+				}
+				v, err := sym(e.LabelsRefs[i+1])
+				if err != nil {
+					return nil, err
+				}
+				pe.Labels = append(pe.Labels, prompb.Label{Name: n, Value: v})
+			}
+			exemplars = append(exemplars, pe)
+		}
+		out.Timeseries = append(out.Timeseries, prompb.TimeSeries{Labels: lbls, Samples: samples, Histograms: hists, Exemplars: exemplars})
 		if m := ts.Metadata; name != "" && !seen[name] && m.Type != writev2.Metadata_METRIC_TYPE_UNSPECIFIED {
 			seen[name] = true
 			help, err := sym(m.HelpRef)

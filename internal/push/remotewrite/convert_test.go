@@ -28,7 +28,7 @@ func TestV2ToV1(t *testing.T) {
 	for i := range fams {
 		f := &fams[i]
 		for _, s := range f.Samples {
-			b.add(f, s.Labels, s.Value, s.T)
+			b.add(f, s.Labels, s.Value, s.T, s.Extra)
 		}
 	}
 	v2 := append([]byte(nil), encodeV2(b)...)

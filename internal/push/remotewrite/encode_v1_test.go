@@ -33,7 +33,7 @@ func TestEncodeV1MatchesGogo(t *testing.T) {
 			var ls []prompb.Label
 			lset.Range(func(l labels.Label) { ls = append(ls, prompb.Label{Name: l.Name, Value: l.Value}) })
 			s := prompb.Sample{Value: vals[rng.IntN(len(vals))], Timestamp: stamps[rng.IntN(len(stamps))]}
-			b.add(nil, lset, s.Value, s.Timestamp)
+			b.add(nil, lset, s.Value, s.Timestamp, nil)
 			req.Timeseries = append(req.Timeseries, prompb.TimeSeries{Labels: ls, Samples: []prompb.Sample{s}})
 		}
 		for range rng.IntN(3) {

@@ -72,6 +72,9 @@ func encodeV2(b *batch) []byte {
 		s.series[i].Samples = s.samples[i : i+1]
 		start = s.ends[i]
 	}
+	for _, e := range b.extra {
+		s.v2Extra(&s.series[e.i], e.x, b.samples[e.i].Timestamp)
+	}
 	req := writev2.Request{Symbols: s.symbols, Timeseries: s.series}
 	return b.compress(req.Size(), req.OptimizedMarshalToSizedBuffer)
 }

@@ -43,7 +43,7 @@ func (c *Client) notV2(res Result, err error, sent int) string {
 		return ""
 	case !res.WrittenKnown:
 		return "2xx without X-Prometheus-Remote-Write-Samples-Written"
-	case res.Samples == 0 && sent > 0:
+	case res.Samples+res.Histograms == 0 && sent > 0:
 		// promtool 3.16 sends 1.0 bytes labelled 2.0; Prometheus 3
 		// decodes an empty request and answers 204 with 0 written. Any
 		// receiver answering so has stored nothing of a valid batch.
@@ -105,7 +105,9 @@ func (w *writer) store(b *batch) (written int, o outcome, kept bool) {
 	if o.err != nil {
 		return 0, o, kept
 	}
-	return min(o.res.Samples, n-o.refused), o, false
+	// A native histogram is one of the batch's samples; the receiver
+	// counts it apart.
+	return min(o.res.Samples+o.res.Histograms, n-o.refused), o, false
 }
 
 // partial records a 2.0 receiver that accepted a batch but wrote only some

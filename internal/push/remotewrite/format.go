@@ -54,6 +54,9 @@ type batch struct {
 	// -1, or past the end of fam, for a series added without noteFamily.
 	fams []prompb.MetricMetadata
 	fam  []int32
+	// extra holds, in series order, the series that carry a native
+	// histogram or exemplars (native.go); float series have no entry.
+	extra []batchExtra
 
 	// rec is the batch's body written ahead to the spool, until it is
 	// sent (lifecycle.go).
@@ -68,12 +71,18 @@ func (b *batch) reset() {
 	clear(b.series) // let the labels go
 	b.series, b.samples, b.meta = b.series[:0], b.samples[:0], b.meta[:0]
 	b.fams, b.fam = b.fams[:0], b.fam[:0]
+	clear(b.extra)
+	b.extra = b.extra[:0]
 	b.rec = nil
 }
 
 // add appends a sample of series ls of family f; f nil (a stale marker)
-// means no family and no metadata.
-func (b *batch) add(f *metric.Family, ls labels.Labels, v float64, t int64) {
+// means no family and no metadata. x, when not nil, is the sample's native
+// histogram (v is then unused) or exemplars.
+func (b *batch) add(f *metric.Family, ls labels.Labels, v float64, t int64, x *metric.Extra) {
+	if x != nil {
+		b.extra = append(b.extra, batchExtra{i: len(b.series), x: x})
+	}
 	b.series = append(b.series, ls)
 	b.samples = append(b.samples, prompb.Sample{Value: v, Timestamp: t})
 	b.noteFamily(f)
@@ -101,9 +110,11 @@ func (b *batch) noteFamily(f *metric.Family) {
 // over prompb structs.
 func encodeV1(b *batch) []byte {
 	raw := b.raw[:0]
+	e := 0
 	for i, ls := range b.series {
 		s := b.samples[i]
-		ssize := sampleSize(s)
+		var x *metric.Extra
+		x, e = b.extraAt(i, e)
 		// WriteRequest.timeseries, with two bytes for its length, which
 		// is filled in once the series is written: one pass over the
 		// labels instead of a second one for the size.
@@ -127,12 +138,17 @@ func encodeV1(b *batch) []byte {
 				raw = append(appendTag(raw, 2, len(l.Value)), l.Value...)
 			}
 		})
-		raw = appendTag(raw, 2, ssize) // TimeSeries.samples
-		if s.Value != 0 {
-			raw = binary.LittleEndian.AppendUint64(append(raw, 1<<3|1), math.Float64bits(s.Value))
+		if x == nil || x.H == nil && x.FH == nil {
+			raw = appendTag(raw, 2, sampleSize(s)) // TimeSeries.samples
+			if s.Value != 0 {
+				raw = binary.LittleEndian.AppendUint64(append(raw, 1<<3|1), math.Float64bits(s.Value))
+			}
+			if s.Timestamp != 0 {
+				raw = binary.AppendUvarint(append(raw, 2<<3), uint64(s.Timestamp))
+			}
 		}
-		if s.Timestamp != 0 {
-			raw = binary.AppendUvarint(append(raw, 2<<3), uint64(s.Timestamp))
+		if x != nil {
+			raw = appendV1Extra(raw, x, s.Timestamp)
 		}
 		raw = putLength(raw, start+1)
 	}

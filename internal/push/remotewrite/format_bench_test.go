@@ -58,7 +58,7 @@ func benchEncode(b *testing.B, fams []metric.Family, n int, encode func(*batch) 
 					seen[f.Name] = true
 					bt.meta = append(bt.meta, metadataOf(f))
 				}
-				bt.add(f, s.Labels, s.Value, s.T)
+				bt.add(f, s.Labels, s.Value, s.T, s.Extra)
 				if len(bt.samples) >= max {
 					flush()
 				}

@@ -207,8 +207,8 @@ func TestSampleAgeLimit(t *testing.T) {
 func TestDropOldV2(t *testing.T) {
 	b := &batch{}
 	fam := &metric.Family{Name: "g", Help: "h", Type: model.MetricTypeGauge}
-	b.add(fam, labels.FromStrings("__name__", "g", "a", "1"), 1, 1000)
-	b.add(fam, labels.FromStrings("__name__", "g", "a", "2"), 2, 3000)
+	b.add(fam, labels.FromStrings("__name__", "g", "a", "1"), 1, 1000, nil)
+	b.add(fam, labels.FromStrings("__name__", "g", "a", "2"), 2, 3000, nil)
 	body := append([]byte(nil), encodeV2(b)...)
 	out, n, err := dropOld(body, config.WriteRequestV2, 2000)
 	if err != nil || n != 1 {

@@ -3,6 +3,7 @@ package remotewrite
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/push"
@@ -94,8 +95,8 @@ func (w *writer) replay(backlog []spool.Entry) bool {
 		}
 		if !w.dropOldSpooled(&rec) {
 			// Every sample was past sample_age_limit.
-			if rerr := q.Remove(e.Seq); rerr != nil {
-				w.c.logger.Error("removing a too old record from the spool", "seq", e.Seq, "err", rerr)
+			if !w.remove(e.Seq, "too old") {
+				return false
 			}
 			continue
 		}
@@ -109,18 +110,47 @@ func (w *writer) replay(backlog []spool.Entry) bool {
 		if err != nil && !final(err) {
 			return false
 		}
-		if rerr := q.Remove(e.Seq); rerr != nil {
-			w.c.logger.Error("removing a replayed record from the spool", "seq", e.Seq, "err", rerr)
-		}
+		removed := w.remove(e.Seq, "replayed")
 		if err != nil {
 			w.fail(push.DropReason(w.ctx, err), rec.Samples-o.refused, err)
-			continue
+		} else {
+			w.mu.Lock()
+			w.report.Replayed += rec.Samples - o.refused
+			w.mu.Unlock()
 		}
-		w.mu.Lock()
-		w.report.Replayed += rec.Samples - o.refused
-		w.mu.Unlock()
+		if !removed {
+			return false
+		}
 	}
 	return true
+}
+
+// remove takes a record out of the spool once it needs no more sending. If
+// that fails, the record has its outcome but is still on disk, and the
+// next run would send it again, and the one after that (issue 22): the
+// delivery fails with the error, so that the run exits 1, and sends no
+// more (blocked): what it holds stays in the spool, and the next run's
+// Open refuses a queue dir it cannot write. Remove takes the record out
+// of the queue's index even so, so this process never sends it again.
+func (w *writer) remove(seq uint64, what string) bool {
+	err := w.c.queue.Remove(seq)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		// Not there: Trim or a concurrent Remove took it, which is
+		// what was wanted.
+		return true
+	}
+	err = fmt.Errorf("removing a %s record from the spool: %w; the next run would send it again, so this delivery stops", what, err)
+	w.blocked.Store(true)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.report.Err == nil {
+		w.report.Err = err
+	}
+	if !w.logged["spool_remove"] {
+		w.logged["spool_remove"] = true
+		w.c.logger.Error("the spool cannot remove a record; stopping this destination's delivery", "seq", seq, "err", err)
+	}
+	return false
 }
 
 // replayOne sends one spooled record. A 2.0 record to a receiver that does
@@ -239,9 +269,7 @@ func (w *writer) settle(seq uint64, err error) {
 	if err != nil && !final(err) {
 		return
 	}
-	if rerr := w.c.queue.Remove(seq); rerr != nil {
-		w.c.logger.Error("removing a sent record from the spool", "seq", seq, "err", rerr)
-	}
+	w.remove(seq, "sent")
 }
 
 // kept counts samples left in the spool for a later delivery.

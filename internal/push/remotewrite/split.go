@@ -180,7 +180,7 @@ func splitV1(raw []byte) (halves [2]piece, ok bool, err error) {
 		}
 		n := 0
 		for _, ts := range r.Timeseries {
-			n += len(ts.Samples)
+			n += len(ts.Samples) + len(ts.Histograms)
 		}
 		halves[i] = piece{body: snappy.Encode(nil, out), samples: n}
 	}
@@ -217,7 +217,7 @@ func splitV2(raw []byte) (halves [2]piece, ok bool, err error) {
 		}
 		n := 0
 		for _, ts := range r.Timeseries {
-			n += len(ts.Samples)
+			n += len(ts.Samples) + len(ts.Histograms)
 		}
 		halves[i] = piece{body: snappy.Encode(nil, out), samples: n}
 	}

@@ -88,7 +88,7 @@ func TestSplit(t *testing.T) {
 				f := splitFamily("m", tc.series, tc.each)
 				b := &batch{meta: []prompb.MetricMetadata{metadataOf(&f)}}
 				for _, s := range f.Samples {
-					b.add(&f, s.Labels, s.Value, s.T)
+					b.add(&f, s.Labels, s.Value, s.T, s.Extra)
 				}
 				body := formats[msg].encode(b)
 				whole, _ := seriesOf(t, msg, body)

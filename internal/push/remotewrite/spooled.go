@@ -53,20 +53,21 @@ func (w *writer) logOnce(key, msg string, args ...any) {
 // prompb.WriteRequest of label sets is a format with a fuzzed decoder.
 const seriesState = "series"
 
-func (c *Client) loadSeries() map[uint64]labels.Labels {
+func (c *Client) loadSeries() (map[uint64]labels.Labels, map[uint64]histKind) {
 	if c.queue == nil {
-		return nil
+		return nil, nil
 	}
 	b, err := c.queue.LoadState(seriesState)
 	if err != nil || b == nil {
-		return nil
+		return nil, nil
 	}
 	var req prompb.WriteRequest
 	if err := req.Unmarshal(b); err != nil {
 		c.logger.Warn("the spool's series of the last cycle are unreadable; no stale markers this cycle", "err", err)
-		return nil
+		return nil, nil
 	}
 	out := make(map[uint64]labels.Labels, len(req.Timeseries))
+	hists := map[uint64]histKind{}
 	lb := labels.NewScratchBuilder(0)
 	for _, ts := range req.Timeseries {
 		lb.Reset()
@@ -76,19 +77,35 @@ func (c *Client) loadSeries() map[uint64]labels.Labels {
 		lb.Sort()
 		ls := lb.Labels()
 		out[ls.Hash()] = ls
+		if len(ts.Histograms) > 0 {
+			// A native histogram series, marked by an empty histogram of
+			// its kind.
+			k := kindHistogram
+			if ts.Histograms[0].IsFloatHistogram() {
+				k = kindFloatHistogram
+			}
+			hists[ls.Hash()] = k
+		}
 	}
-	return out
+	return out, hists
 }
 
-func (c *Client) saveSeries(series map[uint64]labels.Labels) {
+func (c *Client) saveSeries(series map[uint64]labels.Labels, hists map[uint64]histKind) {
 	if c.queue == nil {
 		return
 	}
 	req := prompb.WriteRequest{Timeseries: make([]prompb.TimeSeries, 0, len(series))}
-	for _, ls := range series {
+	for h, ls := range series {
 		var pl []prompb.Label
 		ls.Range(func(l labels.Label) { pl = append(pl, prompb.Label{Name: l.Name, Value: l.Value}) })
-		req.Timeseries = append(req.Timeseries, prompb.TimeSeries{Labels: pl})
+		ts := prompb.TimeSeries{Labels: pl}
+		switch hists[h] {
+		case kindHistogram:
+			ts.Histograms = []prompb.Histogram{{Count: &prompb.Histogram_CountInt{}}}
+		case kindFloatHistogram:
+			ts.Histograms = []prompb.Histogram{{Count: &prompb.Histogram_CountFloat{}}}
+		}
+		req.Timeseries = append(req.Timeseries, ts)
 	}
 	b, err := req.Marshal()
 	if err == nil {

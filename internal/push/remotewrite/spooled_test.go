@@ -1,10 +1,14 @@
 package remotewrite
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +20,7 @@ import (
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
 	"github.com/liftpush/liftpush/internal/push/pushtest"
+	"github.com/liftpush/liftpush/internal/spool"
 )
 
 // gate is a receiver that is down (503), refusing (400) or up (decoding
@@ -110,5 +115,98 @@ func TestSpoolOutageAndReplay(t *testing.T) {
 	}
 	if st := cl.Stats().Spool; st.Records != 0 {
 		t.Errorf("spool holds %d records after refusals", st.Records)
+	}
+}
+
+// TestSpoolRemoveFails: a record the receiver accepted and the spool could
+// not remove (here its file was replaced by a non-empty directory, which
+// unlink refuses to root too) fails the delivery, which sends nothing more
+// and keeps its own batch in the spool; the process never sends that
+// record again (issue 22).
+func TestSpoolRemoveFails(t *testing.T) {
+	g := &gate{}
+	g.mode.Store("down")
+	var qdir string
+	var swapped atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.mode.Load() == "up" && swapped.CompareAndSwap(false, true) {
+			// The record being sent is the oldest: its file becomes
+			// something unlink cannot remove.
+			recs, err := filepath.Glob(filepath.Join(qdir, "*.rec"))
+			if err != nil || len(recs) == 0 {
+				t.Errorf("no record to replace: %v", err)
+			} else if err := os.Remove(recs[0]); err != nil {
+				t.Error(err)
+			} else if err := os.MkdirAll(filepath.Join(recs[0], "x"), 0o700); err != nil {
+				t.Error(err)
+			}
+		}
+		g.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	cfg := testConfig(t, srv.URL, func(c *config.RemoteWriteConfig) {
+		c.QueueConfig.MaxShards = 1
+		c.QueueConfig.MinBackoff = 1
+		c.QueueConfig.MaxBackoff = 1
+	})
+	var logs bytes.Buffer
+	cl := newTestClient(t, cfg, &logs)
+	dir := t.TempDir()
+	sp, err := spool.Open(t.Context(), dir, spool.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	q, err := sp.Queue(cl.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.SetSpool(q)
+	qdir = filepath.Join(dir, config.DirName(cl.Name()))
+
+	deliver := func(round int, budget time.Duration) push.Report {
+		t.Helper()
+		f := metric.Family{Name: "g", Type: "gauge", Samples: []metric.Sample{{Labels: labels.FromStrings("__name__", "g"), Value: float64(round), T: int64(1000 * round)}}}
+		ctx, cancel := context.WithTimeout(t.Context(), budget)
+		defer cancel()
+		return pushtest.Deliver(ctx, cl, push.Options{}, []metric.Group{{Families: []metric.Family{f}}})
+	}
+	for round := 1; round <= 3; round++ {
+		if rep := deliver(round, 200*time.Millisecond); rep.Spooled != 1 {
+			t.Fatalf("round %d while down: %+v, want 1 spooled", round, rep)
+		}
+	}
+
+	g.mode.Store("up")
+	rep := deliver(4, 5*time.Second)
+	t.Log(rep.Err)
+	if rep.Err == nil || !strings.Contains(rep.Err.Error(), "removing a replayed record from the spool: ") ||
+		!strings.Contains(rep.Err.Error(), "directory not empty") || !strings.Contains(rep.Err.Error(), "make "+qdir+" writable") {
+		t.Errorf("error %v, want the failed removal of a replayed record, its cause and the fix", rep.Err)
+	}
+	if rep.Replayed != 1 || rep.Sent != 0 || rep.Spooled != 1 {
+		t.Errorf("report %+v, want round 1 replayed, nothing else sent, round 4 kept", rep)
+	}
+	if n := len(g.rc.all()); n != 1 {
+		t.Errorf("%d requests after the failed removal, want 1", n)
+	}
+	if n := strings.Count(logs.String(), "the spool cannot remove a record"); n != 1 {
+		t.Errorf("logged %d times, want once:\n%s", n, logs.String())
+	}
+
+	// The next delivery sends the rest, and not round 1 again.
+	if rep := deliver(5, 5*time.Second); rep.Err != nil || rep.Replayed != 3 || rep.Sent != 1 {
+		t.Errorf("next delivery: %+v, want rounds 2 to 4 replayed, 5 sent", rep)
+	}
+	var got []int64
+	for _, r := range g.rc.all() {
+		for _, ts := range r.req.Timeseries {
+			for _, s := range ts.Samples {
+				got = append(got, s.Timestamp)
+			}
+		}
+	}
+	if diff := cmp.Diff([]int64{1000, 2000, 3000, 4000, 5000}, got); diff != "" {
+		t.Errorf("timestamps received (-want +got):\n%s", diff)
 	}
 }

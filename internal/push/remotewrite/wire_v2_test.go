@@ -252,7 +252,7 @@ func TestEncodeV2Symbols(t *testing.T) {
 	b := &batch{}
 	fams := v2Families(1)
 	add := func(f *metric.Family, s metric.Sample) {
-		b.add(f, s.Labels, s.Value, s.T)
+		b.add(f, s.Labels, s.Value, s.T, s.Extra)
 	}
 	for i := range fams {
 		for _, s := range fams[i].Samples {

@@ -43,6 +43,7 @@ type writer struct {
 	// series are the data series of this cycle, after relabelling, for
 	// the next cycle's staleness markers; nil when not a cycle.
 	series map[uint64]labels.Labels
+	hists  map[uint64]histKind // the native histogram series among series (native.go)
 	cycle  int64
 	max    int
 	meta   metadataPlan // what this delivery sends of metadata_config
@@ -118,6 +119,7 @@ func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
 	}
 	if opts.Cycle != 0 {
 		w.series = map[uint64]labels.Labels{}
+		w.hists = map[uint64]histKind{}
 	}
 	w.shards = make([]*shard, c.cfg.QueueConfig.MaxShards)
 	for i := range w.shards {
@@ -175,28 +177,47 @@ func (w *writer) append(f *metric.Family, track map[uint64]labels.Labels) {
 			w.drop(dropTooOld, 1)
 			continue
 		}
-		h := ls.Hash()
-		if track != nil {
-			track[h] = ls
+		x := s.Extra
+		if x != nil {
+			var reason string
+			if x, reason = w.native(f, &metaDone, ls, s.T, x, track); reason != "" {
+				if reason != nhcbConverted {
+					w.drop(reason, 1)
+				}
+				continue
+			}
 		}
-		if w.cur.full {
-			w.cur.shard, w.cur.full = (w.cur.shard+1)%len(w.shards), false
+		w.put(f, &metaDone, ls, s.Value, s.T, x, track)
+	}
+}
+
+// put queues one sample of series ls (already relabelled and checked), and
+// records the series in track when it is not nil.
+func (w *writer) put(f *metric.Family, metaDone *bool, ls labels.Labels, v float64, t int64, x *metric.Extra, track map[uint64]labels.Labels) {
+	h := ls.Hash()
+	if track != nil {
+		track[h] = ls
+		if k := kindOf(x); k != kindFloat && w.hists != nil {
+			w.hists[h] = k
 		}
-		i := w.cur.shard
-		if p, ok := w.pending[h]; ok {
-			i = int(p.shard) // behind its earlier sample
-		}
-		if w.queue(f, &metaDone, ls, h, i, s.Value, s.T) && i == w.cur.shard {
-			w.cur.full = true
-		}
+	}
+	if w.cur.full {
+		w.cur.shard, w.cur.full = (w.cur.shard+1)%len(w.shards), false
+	}
+	i := w.cur.shard
+	if p, ok := w.pending[h]; ok {
+		i = int(p.shard) // behind its earlier sample
+	}
+	if w.queue(f, metaDone, ls, h, i, v, t, x) && i == w.cur.shard {
+		w.cur.full = true
 	}
 }
 
 // queue adds one sample of series ls, whose hash is h, to the batch of
 // shard i, with the metadata of family f the first time f is seen (f may be
 // nil: stale markers belong to no family), and reports whether that filled
-// the batch, which is then sent.
-func (w *writer) queue(f *metric.Family, metaDone *bool, ls labels.Labels, h uint64, i int, v float64, t int64) (sent bool) {
+// the batch, which is then sent. x is the sample's Extra, nil for most.
+func (w *writer) queue(f *metric.Family, metaDone *bool, ls labels.Labels, h uint64, i int, v float64, t int64, x *metric.Extra) (sent bool) {
 	sh := w.shards[i]
 	b := sh.cur
 	if f != nil && w.meta.v1 && !*metaDone {
@@ -206,7 +227,7 @@ func (w *writer) queue(f *metric.Family, metaDone *bool, ls labels.Labels, h uin
 			b.meta = append(b.meta, metadataOf(f))
 		}
 	}
-	b.add(w.meta.family(f), ls, v, t)
+	b.add(w.meta.family(f), ls, v, t, x)
 	b.hashes = append(b.hashes, h)
 	p := w.pending[h]
 	w.pending[h] = pendingSeries{shard: int32(i), n: p.n + 1}
@@ -386,14 +407,15 @@ func isASCII(b []byte) bool {
 // is what a Prometheus scrape does, so queries stop returning the last
 // value for the 5-minute lookback. The labels are already relabelled.
 func (w *writer) markStale() {
-	prev := w.c.swapSeries(w.series)
+	prev, hists := w.c.swapSeries(w.series, w.hists)
 	n := 0
 	for h, ls := range prev {
 		if _, ok := w.series[h]; !ok {
 			// write_relabel_configs already ran on these labels.
 			// A stale marker is the one sample of a series absent from
-			// this delivery: any shard keeps it in order.
-			w.queue(nil, nil, ls, h, int(h%uint64(len(w.shards))), math.Float64frombits(value.StaleNaN), w.cycle)
+			// this delivery: any shard keeps it in order. A histogram
+			// series gets a stale histogram.
+			w.queue(nil, nil, ls, h, int(h%uint64(len(w.shards))), math.Float64frombits(value.StaleNaN), w.cycle, staleExtra(hists[h]))
 			n++
 		}
 	}
