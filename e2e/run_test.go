@@ -124,7 +124,9 @@ remote_write:
 		sample("app_rpc_seconds", 0.9, "quantile", "0.99"),
 		sample("app_rpc_seconds_count", 40),
 		sample("app_rpc_seconds_sum", 12.5),
+		sample("scrape_samples_post_metric_relabeling", 12),
 		sample("scrape_samples_scraped", 12),
+		sample("scrape_series_added", 12),
 		sample("up", 1),
 	})
 	got := series(prom.Query(t, `{job="app",__name__!="scrape_duration_seconds"}`))
@@ -135,7 +137,8 @@ remote_write:
 	// Self-metrics: job = global.job, no instance, external labels.
 	self := `cluster="edge-1",collector="scrape/app",job="e2e"`
 	wantSelf := []string{
-		`__name__="liftpush_collector_samples",` + self + ` 15`,
+		// 12 scraped and the 5 series a Prometheus scrape adds.
+		`__name__="liftpush_collector_samples",` + self + ` 17`,
 		`__name__="liftpush_collector_up",` + self + ` 1`,
 	}
 	got = series(prom.Query(t, `{__name__=~"liftpush_collector_(up|samples)"}`))

@@ -52,6 +52,10 @@ type GlobalConfig struct {
 	ExternalLabels  map[string]string `yaml:"external_labels,omitempty"`
 
 	PrometheusGlobal `yaml:",inline"`
+
+	// intervalFromSchedule is set when ScrapeInterval was taken from an
+	// "@every" schedule rather than written as scrape_interval.
+	intervalFromSchedule bool
 }
 
 // DefaultGlobalConfig is used for a file without a global block, and for runs

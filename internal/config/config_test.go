@@ -73,7 +73,8 @@ func TestGoodConfigValues(t *testing.T) {
 	cfg = mustLoadFile(t, "testdata/global-empty.good.yml")
 	wantGlobal := DefaultGlobalConfig
 	wantGlobal.ScrapeInterval = model.Duration(time.Minute) // from the schedule
-	if diff := cmp.Diff(wantGlobal, cfg.Global); diff != "" {
+	wantGlobal.intervalFromSchedule = true
+	if diff := cmp.Diff(wantGlobal, cfg.Global, cmp.AllowUnexported(GlobalConfig{})); diff != "" {
 		t.Errorf("empty file global (-want +got):\n%s", diff)
 	}
 	if got, want := cfg.Global.ShutdownTimeout, model.Duration(10*time.Second); got != want {

@@ -140,14 +140,26 @@ func (g *GlobalConfig) scrapeDefaults() {
 	if d, ok := strings.CutPrefix(g.Schedule, "@every "); ok {
 		if dur, err := model.ParseDuration(strings.TrimSpace(d)); err == nil && dur > 0 {
 			g.ScrapeInterval = dur
+			g.intervalFromSchedule = true
 		}
 	}
+}
+
+// interval is the scrape interval a job following the schedule reports
+// (__scrape_interval__): the schedule's, stretched to timeout when the
+// interval was not set as such, since liftpush (unlike Prometheus) never
+// refused a scrape_timeout longer than the cycle and waits for it.
+func (g GlobalConfig) interval(timeout model.Duration) model.Duration {
+	if g.intervalFromSchedule && timeout > g.ScrapeInterval {
+		return timeout
+	}
+	return g.ScrapeInterval
 }
 
 func (g GlobalConfig) validatePrometheus() []error {
 	var errs []error
 	p := g.prometheus()
-	if p.ScrapeTimeout > p.ScrapeInterval {
+	if p.ScrapeTimeout > p.ScrapeInterval && !g.intervalFromSchedule {
 		errs = append(errs, fmt.Errorf("global.scrape_timeout: %s is greater than the scrape interval %s (global.scrape_interval, or the interval of global.schedule); a scrape must end before the next begins", p.ScrapeTimeout, p.ScrapeInterval))
 	}
 	for i, sp := range g.ScrapeProtocols {

@@ -112,7 +112,7 @@ func (c *ScrapeConfig) SetDefaults(g GlobalConfig) {
 	if !c.intervalSet {
 		// A job without its own interval runs on global.schedule, so its
 		// __scrape_interval__ and timeout bound say so.
-		c.ScrapeInterval = g.ScrapeInterval
+		c.ScrapeInterval = g.interval(c.ScrapeTimeout)
 	}
 	_ = c.ScrapeConfig.Validate(g.prometheus())
 	setRelabelDefaults(c.RelabelConfigs)
