@@ -2,6 +2,7 @@ package remotewrite
 
 import (
 	"context"
+	"errors"
 	"encoding/binary"
 	"math"
 	"sync"
@@ -65,6 +66,10 @@ type writer struct {
 	// which case this delivery's batches only join them on disk.
 	replayed chan struct{}
 	blocked  atomic.Bool
+	// halt is the first push.FinalError of the delivery (an untrusted
+	// certificate, a redirect loop, an unreadable secret file): every
+	// later batch would meet it too, so none is sent (issue 22).
+	halt atomic.Pointer[push.FinalError]
 }
 
 // familyRun is where the samples of the family being written go; full
@@ -154,7 +159,7 @@ func (w *writer) Write(g *metric.Group) {
 func (w *writer) append(f *metric.Family, track map[uint64]labels.Labels) {
 	rcs := w.c.cfg.WriteRelabelConfigs
 	metaDone := false
-	tooOld := w.c.tooOldBefore()
+	tooOld, tooNew := w.c.tooOldBefore(), tooNewAfter()
 	if f.Name != w.cur.family {
 		w.cur = familyRun{family: f.Name, shard: int(xxhash.Sum64String(f.Name) % uint64(len(w.shards)))}
 	}
@@ -175,6 +180,10 @@ func (w *writer) append(f *metric.Family, track map[uint64]labels.Labels) {
 		}
 		if s.T < tooOld {
 			w.drop(dropTooOld, 1)
+			continue
+		}
+		if s.T > tooNew {
+			w.dropFuture(ls, s.T)
 			continue
 		}
 		x := s.Extra
@@ -308,9 +317,16 @@ func (w *writer) sendBatch(b *batch) {
 		w.fail(push.DropReason(w.ctx, w.ctx.Err()), n, context.Cause(w.ctx))
 		return
 	}
+	if ferr := w.halt.Load(); ferr != nil {
+		w.fail(ferr.Reason, n, ferr)
+		return
+	}
 	w.prog.Begin()
 	written, o, kept := w.store(b)
 	err := o.err
+	if ferr := (*push.FinalError)(nil); errors.As(err, &ferr) {
+		w.halt.CompareAndSwap(nil, ferr)
+	}
 	w.prog.End(err == nil)
 	w.mu.Lock()
 	w.report.Retried += o.retries * n
@@ -356,6 +372,21 @@ func (w *writer) fail(reason string, n int, err error) {
 	if !w.logged[reason] {
 		w.logged[reason] = true
 		w.c.logger.Error("remote write failed, samples dropped", "reason", reason, "samples", n, "err", err)
+	}
+}
+
+// dropFuture counts a sample past maxAhead and logs the first one of the
+// delivery: a clock or exporter that writes future timestamps is worth
+// fixing, but one line per delivery is enough to find it.
+func (w *writer) dropFuture(ls labels.Labels, t int64) {
+	w.drop(dropOutOfBounds, 1)
+	w.mu.Lock()
+	first := !w.logged[dropOutOfBounds]
+	w.logged[dropOutOfBounds] = true
+	w.mu.Unlock()
+	if first {
+		w.c.logger.Warn("sample too far in the future, dropped (out_of_bounds); later ones are only counted",
+			"series", push.Quote(ls.Get(model.MetricNameLabel)), "timestamp", time.UnixMilli(t).UTC(), "max_ahead", maxAhead)
 	}
 }
 
