@@ -63,6 +63,7 @@ func New(cfg *config.PushgatewayConfig, logger *slog.Logger, userAgent string) (
 	if err != nil {
 		return nil, fmt.Errorf("pushgateway %s: building HTTP client: %w", cfg.Name, err)
 	}
+	push.BoundRedirects(client)
 	return &Client{
 		cfg:    cfg,
 		client: client,
@@ -77,7 +78,7 @@ func New(cfg *config.PushgatewayConfig, logger *slog.Logger, userAgent string) (
 func (c *Client) Name() string { return c.cfg.Name }
 
 // Endpoint implements push.Destination; credentials in the URL are redacted.
-func (c *Client) Endpoint() string { return c.cfg.URL.Redacted() }
+func (c *Client) Endpoint() string { return config.RedactURL(c.cfg.URL.URL) }
 
 // request is one group's push.
 type request struct {
@@ -315,7 +316,7 @@ func (c *Client) send(ctx context.Context, r request) (sent, retried int, reason
 	if herr != nil && herr.Status == http.StatusBadRequest {
 		// A data error: the gateway's message says which metric is
 		// inconsistent; retrying the same body cannot succeed.
-		c.logger.Error("pushgateway rejected the group, not retried", "group", keyString(r.key), "method", r.method, "samples", r.samples, "status", herr.Status, "body", herr.Body)
+		c.logger.Error("pushgateway rejected the group, not retried", "group", keyString(r.key), "method", r.method, "samples", r.samples, "status", herr.Status, "body", herr.Quoted())
 	} else {
 		c.logger.Error("pushing group failed, samples dropped", "group", keyString(r.key), "method", r.method, "samples", r.samples, "reason", reason, "err", err)
 	}

@@ -169,7 +169,7 @@ type httpClient struct {
 
 func (h *httpClient) Name() string { return h.cfg.Name }
 
-func (h *httpClient) Endpoint() string { return h.cfg.URL.Redacted() }
+func (h *httpClient) Endpoint() string { return config.RedactURL(h.cfg.URL.URL) }
 
 // Result is what a receiver answered to an accepted request.
 type Result struct {
