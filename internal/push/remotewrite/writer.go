@@ -2,8 +2,8 @@ package remotewrite
 
 import (
 	"context"
-	"errors"
 	"encoding/binary"
+	"errors"
 	"math"
 	"sync"
 	"sync/atomic"
