@@ -92,7 +92,9 @@ func finalTransport(err error) *FinalError {
 		return &FinalError{Reason: ReasonRedirect, Err: err, Hint: "fix the URL to point at the receiver itself, not at something that redirects"}
 	case errors.As(err, &verify), errors.As(err, &unknown), errors.As(err, &hostname), errors.As(err, &invalid):
 		return &FinalError{Reason: ReasonTLS, Err: err, Hint: "the receiver's certificate is not trusted or does not match its name; set tls_config.ca_file to its CA, or tls_config.server_name"}
-	case errors.As(err, &record):
+	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		// net/http turns the RecordHeaderError of an HTTP answer into
+		// a message of its own, without a type.
 		return &FinalError{Reason: ReasonTLS, Err: err, Hint: "the receiver does not speak TLS; use http://, or the receiver's TLS port"}
 	case errors.As(err, &op) && op.Op == "remote error":
 		// A TLS alert from the receiver: it refused the handshake
