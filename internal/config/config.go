@@ -165,8 +165,17 @@ func (c *Config) SetDirectory(dir string) {
 // Validate checks the whole configuration after flags were applied. Errors
 // name the key as a path (remote_write[0].url) and say how to fix it.
 // It only reads: neither the config nor the disk is changed, so
-// check-config can run anywhere. Defaults are SetDefaults' job.
+// check-config can run anywhere. It does read the files the config names
+// (files.go): a missing secret or CA is a config error, not a failure of
+// every cycle. Defaults are SetDefaults' job.
 func (c *Config) Validate() error {
+	errs := c.validate()
+	errs = append(errs, c.checkFiles()...)
+	return errors.Join(errs...)
+}
+
+// validate is Validate without the files: the checks of the config alone.
+func (c *Config) validate() []error {
 	var errs []error
 	if c.Global.Job == "" {
 		errs = append(errs, errors.New(`global.job: must not be empty; it becomes the job label of the built-in collectors' series (default "liftpush")`))
@@ -210,7 +219,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, prefixEach(fmt.Sprintf("pushgateway[%d]: ", i), err))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // What a run without a source or a destination is told.

@@ -214,6 +214,7 @@ func TestBadConfigs(t *testing.T) {
 			}
 			cfg, err := Load(b)
 			if err == nil {
+				cfg.SetDirectory("testdata")
 				err = cfg.Validate()
 			}
 			if err == nil {

@@ -3,6 +3,7 @@ package config
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -104,7 +105,9 @@ func FuzzRemoteWriteLikePrometheus(f *testing.F) {
 		var ours error
 		cfg, err := Load([]byte(doc))
 		if err == nil {
-			err = cfg.Validate()
+			// The config alone: Prometheus reads no file when it
+			// loads, liftpush's check of the files is its own.
+			err = errors.Join(cfg.validate()...)
 		}
 		ours = err
 		_, theirs := promconfig.Load(doc, logger)

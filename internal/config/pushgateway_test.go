@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,6 +24,7 @@ func loadPushgatewayFixture(t *testing.T, name string) (*Config, string) {
 	if err != nil {
 		return nil, err.Error()
 	}
+	cfg.SetDirectory("testdata")
 	if err := cfg.Validate(); err != nil {
 		return cfg, err.Error()
 	}
@@ -90,7 +92,7 @@ func TestPushgatewayConfigGood(t *testing.T) {
 			file: "pushgateway-legacy-bearer.good.yml",
 			want: effective{
 				Name: "pushgateway/pushgateway:9091", Job: "liftpush", Method: "put", Format: "text",
-				Authorization: &commoncfg.Authorization{Type: "Bearer", CredentialsFile: "/etc/liftpush/pgw-token"},
+				Authorization: &commoncfg.Authorization{Type: "Bearer", CredentialsFile: "testdata/secrets/pgw-token"},
 				Warnings:      []string{"pushgateway[0].bearer_token_file is deprecated; use authorization: {credentials: ...} or {credentials_file: ...} instead"},
 			},
 		},
@@ -168,7 +170,8 @@ func TestLegacyBearerWarnings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := cfg.Validate(); err != nil {
+			// The token files are a pod's, not this machine's.
+			if err := errors.Join(cfg.validate()...); err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, cfg.Warnings()); diff != "" {
