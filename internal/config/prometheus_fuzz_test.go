@@ -23,6 +23,7 @@ var liftpushOnly = []struct {
 	why  string
 }{
 	{regexp.MustCompile(`^url: `), "liftpush sends to absolute http(s) URLs only; Prometheus takes any URL and fails when it sends"},
+	{regexp.MustCompile(`^url and [a-z0-9_]+: the URL carries a user and password`), "Prometheus sends one of the two credentials and silently ignores the other (issue 22)"},
 	{regexp.MustCompile(`^remote_timeout: must be positive`), "a zero timeout fails every request"},
 	{regexp.MustCompile(`^queue_config: need 0 < min_backoff`), "a zero min_backoff retries without waiting"},
 	{regexp.MustCompile(`^queue_config\.min_shards: \d+ is more than max_shards 4;`), "max_shards defaults to 4 in liftpush, 50 in Prometheus"},

@@ -146,6 +146,19 @@ func (c *PushgatewayConfig) Validate(global GlobalConfig) error {
 	if err := validateHTTPClient(c.HTTPClientConfig); err != nil {
 		errs = append(errs, err)
 	}
+	var set []string
+	if c.HTTPClientConfig.BasicAuth != nil {
+		set = append(set, "basic_auth")
+	}
+	if c.HTTPClientConfig.Authorization != nil || c.HTTPClientConfig.BearerToken != "" || c.HTTPClientConfig.BearerTokenFile != "" {
+		set = append(set, "authorization")
+	}
+	if c.HTTPClientConfig.OAuth2 != nil {
+		set = append(set, "oauth2")
+	}
+	if err := userinfoConflict(c.URL, set); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

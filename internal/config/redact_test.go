@@ -41,8 +41,12 @@ scrape_configs:
     basic_auth: {username: scraper, password: SECRET-scrape-password}
     static_configs: [{targets: [%[1]q]}]
 remote_write:
-  - name: url-and-basic-auth
+  - name: url-password
     url: http://writer:SECRET-url-password@%[1]s/api/v1/write
+    remote_timeout: 500ms
+    queue_config: {min_backoff: 10ms, max_backoff: 50ms}
+  - name: basic-auth
+    url: http://%[1]s/basic
     basic_auth: {username: writer, password: SECRET-basic-password}
     headers: {X-Scope-OrgID: SECRET-header-value}
     remote_timeout: 500ms
