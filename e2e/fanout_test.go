@@ -345,3 +345,66 @@ func TestE2ETLSFailuresAreFinal(t *testing.T) {
 		})
 	}
 }
+
+// TestE2EEchoingReceiverNotLogged: a receiver that answers 400 with the
+// request's headers in its body had them logged at ERROR, credentials
+// included (issue 22). The quoted body is scrubbed of every credential
+// and cut to a few hundred bytes with its length said; the URL's query
+// values are redacted wherever the URL is logged. Both sinks, remote-write
+// and Pushgateway, are checked.
+func TestE2EEchoingReceiverNotLogged(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprintf(w, "bad request %s %s\n", r.Method, r.URL)
+		_ = r.Header.Write(w)
+		// And as JSON, the way some gateways echo it.
+		fmt.Fprintf(w, `{"authorization": %q, "password": "SECRET-json-password"}`+"\n", r.Header.Get("Authorization"))
+		_, _ = w.Write([]byte(strings.Repeat("padding ", 500)))
+	}))
+	defer echo.Close()
+	dir := t.TempDir()
+	file := elevenSamples(t)
+	cfg := writeFile(t, dir, "liftpush.yml", fmt.Sprintf(`
+global: {cycle_timeout: 3s}
+scrape_configs:
+  - {job_name: h, scheme: file, metrics_path: '%s', static_configs: [{targets: ['']}]}
+remote_write:
+  - name: rw
+    url: '%s/api/v1/write?token=SECRET-query&tenant=a'
+    authorization: {credentials: SECRET-bearer}
+    headers: {X-Scope-OrgID: SECRET-tenant}
+    http_headers: {X-Api-Key: {values: [SECRET-header-value]}}
+pushgateway:
+  - name: pgw
+    url: '%s'
+    basic_auth: {username: pusher, password: SECRET-pgw-password}
+`, file, echo.URL, echo.URL))
+	res := testinfra.Run(t, nil, "run", "--once", "--log.level=debug", "--config.file="+cfg)
+	if res.ExitCode != 1 {
+		t.Errorf("exit %d, want 1", res.ExitCode)
+	}
+	for _, secret := range []string{"SECRET-query", "SECRET-bearer", "SECRET-tenant", "SECRET-header-value", "SECRET-pgw-password", "SECRET-json-password",
+		// The base64 of pusher:SECRET-pgw-password, as basic auth sends it.
+		"cHVzaGVyOlNFQ1JFVC1wZ3ctcGFzc3dvcmQ="} {
+		if strings.Contains(res.Stderr, secret) {
+			t.Errorf("the log holds %q:\n%s", secret, res.Stderr)
+		}
+	}
+	errorLines := 0
+	for _, line := range strings.Split(res.Stderr, "\n") {
+		if !strings.Contains(line, "level=ERROR") || !strings.Contains(line, "bad request") {
+			continue
+		}
+		errorLines++
+		if len(line) > 1024 {
+			t.Errorf("an ERROR line quoting the body is %d bytes, want at most 1 KiB:\n%s", len(line), line)
+		}
+		if !regexp.MustCompile(`… \(\d{4} bytes\)`).MatchString(line) {
+			t.Errorf("an ERROR line cuts the body without saying its length:\n%s", line)
+		}
+	}
+	if errorLines < 2 {
+		t.Errorf("%d ERROR lines quote the body, want one per sink at least:\n%s", errorLines, res.Stderr)
+	}
+}

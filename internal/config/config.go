@@ -286,10 +286,18 @@ func (c *Config) Warnings() []string {
 }
 
 // String renders the configuration as YAML with every secret shown as
-// <secret> (prometheus/common config.Secret does the redaction).
+// <secret> (prometheus/common config.Secret does the redaction), and what
+// may hold one without being a Secret redacted too (redact.go).
 func (c *Config) String() string {
 	b, err := yaml.Marshal(c)
 	if err != nil {
+		return fmt.Sprintf("<error rendering config: %s>", err)
+	}
+	var doc yaml.MapSlice
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return fmt.Sprintf("<error rendering config: %s>", err)
+	}
+	if b, err = yaml.Marshal(redactTree(doc)); err != nil {
 		return fmt.Sprintf("<error rendering config: %s>", err)
 	}
 	return string(b)

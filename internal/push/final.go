@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/liftpush/liftpush/internal/config"
@@ -132,15 +133,24 @@ func tlsHandshake(err error) bool {
 	return false
 }
 
-// redactURLError hides the password and query values of the URL that
-// net/http puts in its errors: it strips the password only, and a
-// ?token= would reach the log.
-func redactURLError(err error) {
-	var ue *url.Error
-	if !errors.As(err, &ue) {
-		return
-	}
-	if u, perr := url.Parse(ue.URL); perr == nil {
-		ue.URL = config.RedactURL(u)
-	}
+// urlInText finds the URLs an error message quotes.
+var urlInText = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]+`)
+
+// scrubbedError is an error of client.Do whose message has the password
+// and the query values of every URL it quotes redacted: net/http strips
+// the password of its own URL only, and a ?token= would reach the log, as
+// would the token_url of oauth2 quoted inside it. errors.Is and errors.As
+// see the original.
+type scrubbedError struct{ err error }
+
+func (e *scrubbedError) Error() string {
+	return urlInText.ReplaceAllStringFunc(e.err.Error(), func(s string) string {
+		u, err := url.Parse(s)
+		if err != nil || (u.User == nil && u.RawQuery == "") {
+			return s
+		}
+		return config.RedactURL(u)
+	})
 }
+
+func (e *scrubbedError) Unwrap() error { return e.err }

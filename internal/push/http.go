@@ -97,7 +97,7 @@ type Answer struct {
 func (c Classifier) Do(budget context.Context, client *http.Client, req *http.Request) (Answer, error) {
 	resp, err := client.Do(req)
 	if err != nil {
-		redactURLError(err)
+		err = &scrubbedError{err}
 		if ferr := finalTransport(err); ferr != nil {
 			return Answer{}, ferr
 		}
