@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
@@ -129,13 +130,26 @@ func (c *Client) deliver(ctx context.Context, prog *push.Progress, groups []metr
 		mu   sync.Mutex
 		next = make(chan request)
 		wg   sync.WaitGroup
+		// halt is the first push.FinalError (an untrusted certificate,
+		// a redirect loop, an unreadable secret file): every later group
+		// would meet it too, so none is sent (issue 22).
+		halt atomic.Pointer[push.FinalError]
 	)
 	for range min(parallel, len(reqs)) {
 		wg.Go(func() {
 			for r := range next {
+				if ferr := halt.Load(); ferr != nil {
+					mu.Lock()
+					rep.Drop(ferr.Reason, r.samples)
+					mu.Unlock()
+					continue
+				}
 				prog.Begin()
 				sent, retried, reason, err := c.send(ctx, r)
 				prog.End(err == nil)
+				if ferr := (*push.FinalError)(nil); errors.As(err, &ferr) {
+					halt.CompareAndSwap(nil, ferr)
+				}
 				mu.Lock()
 				rep.Sent += sent
 				rep.Retried += retried
