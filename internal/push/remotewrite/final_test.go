@@ -113,3 +113,34 @@ func TestLocalErrorsAreFinal(t *testing.T) {
 		})
 	}
 }
+
+// TestFutureSamplesDropped: a sample more than maxAhead in the future is
+// dropped as out_of_bounds and never sent; one just inside is sent.
+func TestFutureSamplesDropped(t *testing.T) {
+	rc := &receiver{}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	var logs bytes.Buffer
+	cl := newTestClient(t, testConfig(t, srv.URL, nil), &logs)
+	now := time.Now()
+	groups := gauges(3, now.UnixMilli())
+	fs := groups[0].Families
+	fs[1].Samples[0].T = now.Add(maxAhead - time.Minute).UnixMilli()
+	fs[2].Samples[0].T = now.Add(maxAhead + time.Minute).UnixMilli()
+	rep := pushtest.Deliver(t.Context(), cl, push.Options{}, groups)
+	if rep.Sent != 2 || rep.Dropped[dropOutOfBounds] != 1 || rep.DroppedTotal() != 1 {
+		t.Errorf("report %+v, want 2 sent and 1 dropped as out_of_bounds", rep)
+	}
+	for _, r := range rc.all() {
+		for _, ts := range r.req.Timeseries {
+			for _, s := range ts.Samples {
+				if s.Timestamp > now.Add(maxAhead).UnixMilli() {
+					t.Errorf("receiver got a sample at %s", time.UnixMilli(s.Timestamp))
+				}
+			}
+		}
+	}
+	if !strings.Contains(logs.String(), "sample too far in the future") || !strings.Contains(logs.String(), "series=g2") {
+		t.Errorf("the drop is not logged with its series:\n%s", logs.String())
+	}
+}
