@@ -121,4 +121,10 @@ pushgateway:
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 		t.Errorf("check-config left %d entries in %s, want the 2 it was given", len(entries), dir)
 	}
+	// A config meant for a pod, whose secrets are mounted there: the
+	// config alone is checked.
+	res = testinfra.Run(t, nil, "check-config", "--syntax-only", "--config.file="+cfg)
+	if res.ExitCode != 0 || !strings.Contains(res.Stderr, "SUCCESS") {
+		t.Errorf("check-config --syntax-only: exit %d, want 0 and SUCCESS:\n%s", res.ExitCode, res.Stderr)
+	}
 }

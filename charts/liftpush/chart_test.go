@@ -366,6 +366,8 @@ func checkRendered(t *testing.T, r rendered, w want) {
 	if err != nil {
 		t.Fatalf("liftpush rejects the rendered config: %v\n%s", err, text)
 	}
+	// The secret files are mounted in the pod, not here.
+	cfg.Files = config.CheckNoFiles
 	if err := w.env.Apply(cfg); err != nil {
 		t.Errorf("applying the environment: %v", err)
 	} else if err := cfg.ValidateRun(); err != nil {
@@ -650,7 +652,8 @@ func checkBinaryAccepts(t *testing.T, w want, args []string, cfg string) {
 	spool := filepath.Join(t.TempDir(), "spool")
 	var spooled bool
 	var run []string
-	check := []string{"check-config"}
+	// The secret files are mounted in the pod, not here.
+	check := []string{"check-config", "--syntax-only"}
 	for _, a := range args {
 		switch {
 		case strings.HasPrefix(a, "--config.file="):

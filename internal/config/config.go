@@ -34,6 +34,10 @@ type Config struct {
 	RemoteWrite   []*RemoteWriteConfig `yaml:"remote_write,omitempty"`
 	Pushgateway   []*PushgatewayConfig `yaml:"pushgateway,omitempty"`
 	Spool         SpoolConfig          `yaml:"spool"`
+
+	// Files says which of the files the config names Validate reads
+	// (files.go); all of them unless a command says otherwise.
+	Files FileCheck `yaml:"-"`
 }
 
 // GlobalConfig holds what applies to every collector and destination.

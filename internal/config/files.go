@@ -20,6 +20,22 @@ import (
 // writes, and never opens anything but a regular file (a FIFO would block
 // it, a device would never end).
 
+// FileCheck says which files Validate reads.
+type FileCheck int
+
+const (
+	// CheckAllFiles reads every file the config names (run, push,
+	// check-config).
+	CheckAllFiles FileCheck = iota
+	// CheckSourceFiles reads the sources' files only: collect pushes
+	// nothing, so a destination's secret need not be on this machine.
+	CheckSourceFiles
+	// CheckNoFiles reads none: the config alone, for a config meant for
+	// another machine, such as a pod whose secrets are mounted there
+	// (check-config --syntax-only, as promtool check config has).
+	CheckNoFiles
+)
+
 // maxPEM bounds what is read of a CA or certificate file: a bundle of
 // every public CA is about 200 KiB.
 const maxPEM = 4 << 20
@@ -145,8 +161,12 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// checkFiles checks every file the config names, block by block.
+// checkFiles checks the files the config names, block by block, as far as
+// c.Files says.
 func (c *Config) checkFiles() []error {
+	if c.Files == CheckNoFiles {
+		return nil
+	}
 	var errs []error
 	add := func(prefix string, es []error) {
 		for _, e := range es {
@@ -155,6 +175,16 @@ func (c *Config) checkFiles() []error {
 	}
 	for i, s := range c.ScrapeConfigs {
 		add(fmt.Sprintf("scrape_configs[%d] (job %q): ", i, s.JobName), CheckHTTPClientFiles(&s.HTTPClientConfig))
+	}
+	if s := c.Spacelift; s.IsEnabled() {
+		es := []error{
+			checkFile("api_key_secret_file", s.APIKeySecretFile, anyFile),
+			checkFile("ca_file", s.CAFile, caFile),
+		}
+		add("spacelift: ", slices.DeleteFunc(es, func(err error) bool { return err == nil }))
+	}
+	if c.Files == CheckSourceFiles {
+		return errs
 	}
 	for i, rw := range c.RemoteWrite {
 		es := CheckHTTPClientFiles(&rw.HTTPClientConfig)
@@ -170,13 +200,6 @@ func (c *Config) checkFiles() []error {
 	}
 	for i, pg := range c.Pushgateway {
 		add(fmt.Sprintf("pushgateway[%d]: ", i), CheckHTTPClientFiles(&pg.HTTPClientConfig))
-	}
-	if s := c.Spacelift; s.IsEnabled() {
-		es := []error{
-			checkFile("api_key_secret_file", s.APIKeySecretFile, anyFile),
-			checkFile("ca_file", s.CAFile, caFile),
-		}
-		add("spacelift: ", slices.DeleteFunc(es, func(err error) bool { return err == nil }))
 	}
 	return errs
 }

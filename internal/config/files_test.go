@@ -116,3 +116,39 @@ func TestFilesCheckReadOnly(t *testing.T) {
 		t.Errorf("Validate left %v in %s (err %v), want only the secret", entries, dir, err)
 	}
 }
+
+// TestFileCheckModes: collect reads the sources' files only, check-config
+// --syntax-only none.
+func TestFileCheckModes(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	doc := "scrape_configs:\n  - job_name: j\n    authorization: {credentials_file: " + missing + "}\n    static_configs: [{targets: [h:1]}]\n" +
+		"remote_write:\n  - url: http://h/w\n    basic_auth: {username: u, password_file: " + missing + "}\n"
+	source := `scrape_configs[0] (job "j"): authorization.credentials_file: "` + missing + `" cannot be read: no such file or directory; create it or fix the path`
+	dest := `remote_write[0]: basic_auth.password_file: "` + missing + `" cannot be read: no such file or directory; create it or fix the path`
+	for _, tc := range []struct {
+		name  string
+		files FileCheck
+		want  string
+	}{
+		{"all", CheckAllFiles, source + "\n" + dest},
+		{"sources", CheckSourceFiles, source},
+		{"none", CheckNoFiles, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Load([]byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := (Overrides{Files: tc.files}).Apply(cfg); err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if err := cfg.Validate(); err != nil {
+				got = err.Error()
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Validate (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
