@@ -83,6 +83,11 @@ func formatOf(contentType string) streamFormat {
 }
 
 func parseStream(r io.Reader, contentType string, opts ParseOptions, cfg streamConfig, emit func(metric.Family) error) (Stats, error) {
+	if opts.BodySizeLimit > 0 {
+		r = &limitReader{r: r, limit: opts.BodySizeLimit, left: opts.BodySizeLimit}
+		// Parse need not count the chunks again.
+		opts.BodySizeLimit = 0
+	}
 	f := formatOf(contentType)
 	switch f {
 	case formatUnsupported:

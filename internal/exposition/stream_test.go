@@ -402,7 +402,7 @@ func TestParseStreamLongRecord(t *testing.T) {
 		body    string
 		wantErr string
 	}{
-		{name: "line without newline", body: "a 1\n" + strings.Repeat("x", 100) + " 1\n", wantErr: "line 2: longer than 64 bytes"},
+		{name: "line without newline", body: "a 1\n" + strings.Repeat("x", 100) + " 1\n", wantErr: "line 2: longer than the limit of 64 bytes for one record"},
 		// An unterminated quote is cut at its first newline, where Parse
 		// fails.
 		{name: "stray quote", body: "a 1\nb{x=\"1} 2\n" + strings.Repeat("c 3\n", 30), wantErr: "line 2: parsing exposition: "},

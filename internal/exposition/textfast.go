@@ -213,6 +213,9 @@ func (p *textParser) sample() bool {
 	b := p.b
 	rec := p.pos
 	n := nameLen(b[p.pos:], true)
+	if n > metric.MaxLabelBytes {
+		return false // textparse's reading says what is too long
+	}
 	name := b[p.pos : p.pos+n]
 	p.pos += n
 	p.ls = append(p.ls[:0], labels.Label{Name: model.MetricNameLabel, Value: yolo(name)})

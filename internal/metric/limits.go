@@ -79,3 +79,19 @@ func Quote[S ~string | ~[]byte](s S) string {
 	}
 	return string(append(out, '"'))
 }
+
+// Cut returns text that may hold remote input, such as a parser's error
+// message that quotes the line it failed on, bounded as Quote bounds quoted
+// input: when longer than a few hundred bytes, its start up to a rune
+// boundary, "…" and its length, `abc… (104857600 bytes)`. Text that Quote
+// can quote itself should be quoted with Quote instead.
+func Cut(s string) string {
+	if len(s) <= quoteMax {
+		return s
+	}
+	end := quoteMax - len("…")
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:end], len(s))
+}

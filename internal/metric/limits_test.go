@@ -129,3 +129,18 @@ func TestMaxLabelBytesFitsTheLabelsLibrary(t *testing.T) {
 	}()
 	labels.FromStrings("a", strings.Repeat("v", 17<<20))
 }
+
+func TestCut(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"short", "expected a value", "expected a value"},
+		{"at the bound", strings.Repeat("a", 256), strings.Repeat("a", 256)},
+		{"cut", strings.Repeat("a", 257), strings.Repeat("a", 253) + "… (257 bytes)"},
+		{"runes never split", strings.Repeat("é", 200), strings.Repeat("é", 126) + "… (400 bytes)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := metric.Cut(tc.in); got != tc.want {
+				t.Errorf("Cut =\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}
