@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/relabel"
 	"go.yaml.in/yaml/v2"
+
+	"github.com/liftpush/liftpush/internal/metric"
 )
 
 // Config is the whole file. Pointers and slices left nil mean "not
@@ -201,6 +203,7 @@ func (c *Config) validate() []error {
 			errs = append(errs, fmt.Errorf("global.external_labels: %w", err))
 		}
 	}
+	errs = append(errs, c.validateLabelLimits()...)
 	errs = append(errs, c.validateScrape()...)
 	for i, rw := range c.RemoteWrite {
 		if err := rw.Validate(); err != nil {
@@ -260,13 +263,13 @@ func (c *Config) HasDestination() bool {
 
 func checkLabel(name, value string) error {
 	if !model.LegacyValidation.IsValidLabelName(name) {
-		return fmt.Errorf("%q is not a valid label name; use letters, digits and underscores, not starting with a digit", name)
+		return fmt.Errorf("%s is not a valid label name; use letters, digits and underscores, not starting with a digit", metric.Quote(name))
 	}
 	if strings.HasPrefix(name, "__") {
-		return fmt.Errorf("label name %q is reserved (names starting with __ are internal)", name)
+		return fmt.Errorf("label name %s is reserved (names starting with __ are internal)", metric.Quote(name))
 	}
 	if value == "" {
-		return fmt.Errorf("label %q has an empty value; an empty value means no label, drop the key instead", name)
+		return fmt.Errorf("label %s has an empty value; an empty value means no label, drop the key instead", metric.Quote(name))
 	}
 	return nil
 }
