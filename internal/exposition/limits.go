@@ -1,6 +1,7 @@
 package exposition
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -25,7 +26,24 @@ import (
 // label names and label values, unescaped as textparse unescapes them. The
 // parser read the series without error, so its tokens are quoted strings
 // and the runs of bytes between separators.
+//
+// It also checks a whole text or OpenMetrics body, lines starting with "#"
+// left out, where textparse builds labels before Parse sees the series:
+// the NHCB parser reads ahead, and exemplars are not part of the series
+// text. There, the value, timestamp and exemplar tokens are checked too,
+// and a token of a malformed line may be checked whole where textparse
+// would split it: only inputs with tokens over the limit are refused.
 func checkSeriesText(series []byte) error {
+	return checkTokens(series, false)
+}
+
+// checkBodyText checks a whole text or OpenMetrics body (see
+// checkSeriesText).
+func checkBodyText(b []byte) error {
+	return checkTokens(b, true)
+}
+
+func checkTokens(series []byte, body bool) error {
 	if len(series) <= metric.MaxLabelBytes {
 		return nil
 	}
@@ -34,6 +52,17 @@ func checkSeriesText(series []byte) error {
 		isValue bool   // the token follows "="
 	)
 	for i := 0; i < len(series); {
+		if body && (i == 0 || series[i-1] == '\n') {
+			if j := skipSpace(series, i); j < len(series) && series[j] == '#' {
+				// A comment, HELP, TYPE or UNIT line: no labels.
+				if nl := bytes.IndexByte(series[j:], '\n'); nl >= 0 {
+					i = j + nl + 1
+				} else {
+					i = len(series)
+				}
+				continue
+			}
+		}
 		var tok []byte
 		switch c := series[i]; {
 		case c == '=':
@@ -45,6 +74,10 @@ func checkSeriesText(series []byte) error {
 			i++
 			continue
 		case c == ' ' || c == '\t':
+			i++
+			continue
+		case c == '\n':
+			isValue = false
 			i++
 			continue
 		case c == '"':
@@ -86,7 +119,7 @@ func checkSeriesText(series []byte) error {
 
 func isTokenEnd(c byte) bool {
 	switch c {
-	case '{', '}', ',', '=', ' ', '\t', '"':
+	case '{', '}', ',', '=', ' ', '\t', '"', '\n':
 		return true
 	}
 	return false
@@ -98,7 +131,8 @@ var unescaper = strings.NewReplacer(`\"`, `"`, `\\`, `\`, `\n`, "\n")
 // checkProtoLabels checks a delimited protobuf body (MetricFamily messages,
 // each after its varint length) against metric.MaxLabelBytes: the family
 // names, with the suffix the parser adds for histograms and summaries, and
-// every label name and value. The protobuf parser builds a series' labels
+// every label name and value, exemplars' too. The protobuf parser builds a
+// series' labels
 // inside Next, so nothing can be checked between reading a series and
 // building it. Malformed input is left to the parser to report.
 func checkProtoLabels(b []byte) error {
@@ -118,14 +152,18 @@ func checkProtoLabels(b []byte) error {
 	return nil
 }
 
-// Field numbers of io.prometheus.client's MetricFamily, Metric and
-// LabelPair, and the MetricType values whose series get a suffix.
+// Field numbers of io.prometheus.client's messages, and the MetricType
+// values whose series get a suffix.
 const (
-	familyName, familyType, familyMetric = 1, 3, 4
-	metricLabel                          = 1
-	pairName, pairValue                  = 1, 2
-	typeSummary                          = 2
-	typeHistogram, typeGaugeHistogram    = 4, 5
+	familyName, familyType, familyMetric        = 1, 3, 4
+	metricLabel, metricCounter, metricHistogram = 1, 3, 7
+	counterExemplar                             = 2
+	histogramBucket, histogramExemplars         = 3, 16
+	bucketExemplar                              = 3
+	exemplarLabel                               = 1
+	pairName, pairValue                         = 1, 2
+	typeSummary                                 = 2
+	typeHistogram, typeGaugeHistogram           = 4, 5
 )
 
 func checkProtoFamily(b []byte) error {
@@ -140,24 +178,7 @@ func checkProtoFamily(b []byte) error {
 		case familyType:
 			typ = x
 		case familyMetric:
-			return eachField(v, func(num protowire.Number, v []byte, _ uint64) error {
-				if num != metricLabel {
-					return nil
-				}
-				var ln, lv []byte
-				if err := eachField(v, func(num protowire.Number, v []byte, _ uint64) error {
-					switch num {
-					case pairName:
-						ln = v
-					case pairValue:
-						lv = v
-					}
-					return nil
-				}); err != nil {
-					return err
-				}
-				return metric.CheckLabel(yolo(ln), yolo(lv))
-			})
+			return eachField(v, checkProtoMetric)
 		}
 		return nil
 	})
@@ -177,6 +198,60 @@ func checkProtoFamily(b []byte) error {
 		return metric.CheckLabel(model.MetricNameLabel, string(name)+suffix)
 	}
 	return nil
+}
+
+// checkProtoMetric checks one field of a Metric: a label, or the labels of
+// an exemplar of a counter or a histogram.
+func checkProtoMetric(num protowire.Number, v []byte, _ uint64) error {
+	// exemplar returns a func checking the labels of the Exemplar
+	// messages in field num.
+	exemplar := func(num protowire.Number) func(protowire.Number, []byte, uint64) error {
+		return func(n protowire.Number, v []byte, _ uint64) error {
+			if n != num {
+				return nil
+			}
+			return eachField(v, func(n protowire.Number, v []byte, _ uint64) error {
+				if n != exemplarLabel {
+					return nil
+				}
+				return checkProtoPair(v)
+			})
+		}
+	}
+	switch num {
+	case metricLabel:
+		return checkProtoPair(v)
+	case metricCounter:
+		return eachField(v, exemplar(counterExemplar))
+	case metricHistogram:
+		return eachField(v, func(n protowire.Number, v []byte, x uint64) error {
+			switch n {
+			case histogramBucket:
+				return eachField(v, exemplar(bucketExemplar))
+			case histogramExemplars:
+				return exemplar(histogramExemplars)(n, v, x)
+			}
+			return nil
+		})
+	}
+	return nil
+}
+
+// checkProtoPair checks a LabelPair message.
+func checkProtoPair(b []byte) error {
+	var name, value []byte
+	if err := eachField(b, func(num protowire.Number, v []byte, _ uint64) error {
+		switch num {
+		case pairName:
+			name = v
+		case pairValue:
+			value = v
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return metric.CheckLabel(yolo(name), yolo(value))
 }
 
 // eachField calls f with every field of the message b: v holds a

@@ -29,6 +29,8 @@ func protoFamily(name string, typ dto.MetricType, labelName, labelValue string) 
 	case dto.MetricType_HISTOGRAM:
 		m.Histogram = &dto.Histogram{SampleCount: proto.Uint64(1), SampleSum: proto.Float64(1),
 			Bucket: []*dto.Bucket{{UpperBound: proto.Float64(1), CumulativeCount: proto.Uint64(1)}}}
+	case dto.MetricType_COUNTER:
+		m.Counter = &dto.Counter{Value: proto.Float64(1)}
 	default:
 		m.Gauge = &dto.Gauge{Value: proto.Float64(1)}
 	}
@@ -40,12 +42,23 @@ func protoFamily(name string, typ dto.MetricType, labelName, labelValue string) 
 // every format and through Parse and ParseStream alike.
 func TestParseLabelOverLimit(t *testing.T) {
 	good := protoFamily("good", dto.MetricType_GAUGE, "a", "b")
+	exemplarLabel := []*dto.LabelPair{{Name: proto.String("trace_id"), Value: proto.String(huge)}}
+	counterExemplar := protoFamily("bad", dto.MetricType_COUNTER, "a", "b")
+	counterExemplar.Metric[0].Counter.Exemplar = &dto.Exemplar{Label: exemplarLabel, Value: proto.Float64(1)}
+	bucketExemplar := protoFamily("bad", dto.MetricType_HISTOGRAM, "a", "b")
+	bucketExemplar.Metric[0].Histogram.Bucket[0].Exemplar = &dto.Exemplar{Label: exemplarLabel, Value: proto.Float64(1)}
+	nativeExemplar := protoFamily("bad", dto.MetricType_HISTOGRAM, "a", "b")
+	nativeExemplar.Metric[0].Histogram.Exemplars = []*dto.Exemplar{{Label: exemplarLabel, Value: proto.Float64(1)}}
 	for _, tc := range []struct {
 		name, ct string
 		body     []byte
+		opts     ParseOptions
 		// streamErr is what ParseStream says instead, where its limit on
 		// one record comes first.
 		want, streamErr string
+		// checked is set where the body is checked before it is parsed:
+		// nothing is emitted.
+		checked bool
 	}{
 		{
 			name: "text value", ct: ctText,
@@ -88,6 +101,37 @@ func TestParseLabelOverLimit(t *testing.T) {
 			want: `label name "vvvv`,
 		},
 		{
+			// The NHCB parser builds the labels of a histogram's buckets
+			// before Parse sees the series.
+			name: "text histogram to NHCB", ct: ctText, checked: true,
+			opts:      ParseOptions{ConvertClassicHistogramsToNHCB: true},
+			body:      []byte("good 1\n# TYPE h histogram\nh_bucket{le=\"1\",path=\"" + huge + "\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n"),
+			want:      `label "path": value of 17825792 bytes: over the limit of 16777215 bytes`,
+			streamErr: "line 3: longer than the limit of 16777216 bytes for one record",
+		},
+		{
+			name: "openmetrics exemplar", ct: ctOpenMetrics, checked: true,
+			opts:      ParseOptions{Exemplars: true},
+			body:      []byte("good 1\n# TYPE c counter\nc_total 1 # {trace_id=\"" + huge + "\"} 1\n# EOF\n"),
+			want:      `label "trace_id": value of 17825792 bytes: over the limit of 16777215 bytes`,
+			streamErr: "line 3: longer than the limit of 16777216 bytes for one record",
+		},
+		{
+			name: "protobuf counter exemplar", ct: ctProto, opts: ParseOptions{Exemplars: true},
+			body: expositiontest.EncodeProto(t, good, counterExemplar),
+			want: `label "trace_id": value of 17825792 bytes: over the limit of 16777215 bytes`,
+		},
+		{
+			name: "protobuf bucket exemplar", ct: ctProto, opts: ParseOptions{Exemplars: true},
+			body: expositiontest.EncodeProto(t, good, bucketExemplar),
+			want: `label "trace_id": value of 17825792 bytes: over the limit of 16777215 bytes`,
+		},
+		{
+			name: "protobuf native histogram exemplar", ct: ctProto, opts: ParseOptions{Exemplars: true, NativeHistograms: true},
+			body: expositiontest.EncodeProto(t, good, nativeExemplar),
+			want: `label "trace_id": value of 17825792 bytes: over the limit of 16777215 bytes`,
+		},
+		{
 			// The family name fits, the series name_bucket does not.
 			name: "protobuf histogram name", ct: ctProto,
 			body: expositiontest.EncodeProto(t, good, protoFamily(huge[:metric.MaxLabelBytes-3], dto.MetricType_HISTOGRAM, "a", "b")),
@@ -103,25 +147,29 @@ func TestParseLabelOverLimit(t *testing.T) {
 				if len(err.Error()) > maxErrorLen {
 					t.Errorf("error text is %d bytes: %.300s", len(err.Error()), err)
 				}
-				// Text errors may come before the protobuf body is parsed:
-				// the check reads it whole first.
-				if tc.ct != ctProto && (len(fams) != 1 || fams[0] != "good" || st.Samples != 1) {
+				// A protobuf body, or one read ahead, is checked whole
+				// before it is parsed.
+				if before := tc.ct != ctProto && !tc.checked; before && (len(fams) != 1 || fams[0] != "good" || st.Samples != 1) {
 					t.Errorf("emitted %v (%d samples), want the good family before the error", fams, st.Samples)
+				} else if !before && len(fams) != 0 {
+					t.Errorf("emitted %v of a body checked before parsing", fams)
 				}
 			}
 			var fams []string
 			emit := func(f metric.Family) error { fams = append(fams, f.Name); return nil }
-			st, err := Parse(tc.body, tc.ct, ParseOptions{}, emit)
+			st, err := Parse(tc.body, tc.ct, tc.opts, emit)
 			check(t, st, err, fams, tc.want)
 			if !errors.Is(err, metric.ErrLabelTooLong) {
 				t.Errorf("Parse error does not wrap metric.ErrLabelTooLong: %.300v", err)
 			}
 
 			fams = nil
-			st, err = ParseStream(bytes.NewReader(tc.body), tc.ct, ParseOptions{}, emit)
+			st, err = ParseStream(bytes.NewReader(tc.body), tc.ct, tc.opts, emit)
 			want := tc.want
 			if tc.streamErr != "" {
-				want = tc.streamErr
+				// The stream's record limit comes first, after the good
+				// family.
+				want, tc.checked = tc.streamErr, false
 			}
 			check(t, st, err, fams, want)
 		})

@@ -113,10 +113,18 @@ func newParser(b []byte, contentType string, opts ParseOptions) (textparse.Parse
 	if p == nil {
 		return nil, fmt.Errorf("unsupported content type %s: %w", metric.Quote(contentType), err)
 	}
+	// The label limit is checked before textparse builds labels: the
+	// protobuf parser builds them inside Next, and so does the NHCB parser
+	// when it collects a histogram's buckets; exemplars have labels of
+	// their own. Elsewhere parseWith checks each series' text.
+	var lerr error
 	if _, ok := p.(*textparse.ProtobufParser); ok {
-		if err := checkProtoLabels(b); err != nil {
-			return nil, fmt.Errorf("parsing exposition: %w", err)
-		}
+		lerr = checkProtoLabels(b)
+	} else if opts.ConvertClassicHistogramsToNHCB || opts.Exemplars {
+		lerr = checkBodyText(b)
+	}
+	if lerr != nil {
+		return nil, fmt.Errorf("parsing exposition: %w", lerr)
 	}
 	return p, nil
 }
