@@ -148,8 +148,8 @@ func FuzzParseText(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b.Bytes(), uint8(0), uint16(0), uint8(0))
-	f.Add([]byte("a{x=\"1\"} 1\n"), uint8(0), uint16(5), uint8(7))
-	f.Add([]byte("a{x=\"1\"} 1\n"), uint8(0), uint16(0), uint8(7))
+	f.Add([]byte("a{x=\"1\"} 1\n"), uint8(0), uint16(5), uint8(5))
+	f.Add([]byte("a{x=\"1\"} 1\n"), uint8(0), uint16(0), uint8(5))
 	for _, s := range []string{
 		"# HELP a A.\n# TYPE a counter\na{x=\"1\"} 1 1700000000000\n",
 		"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n",
