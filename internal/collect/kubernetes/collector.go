@@ -24,6 +24,7 @@ import (
 
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
+	"github.com/liftpush/liftpush/internal/shard"
 )
 
 // Collector lists the configured resources once per Collect. Collect must
@@ -39,6 +40,8 @@ type Collector struct {
 	// targets is set once every configured resource resolved; until then
 	// each Collect tries again (a CRD may be installed after liftpush).
 	targets []target
+	// shard is the part of the objects this replica keeps (shard.go).
+	shard shard.Holder
 }
 
 // New builds the collector. It reads the kubeconfig but does not contact
@@ -99,6 +102,7 @@ func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 	}
 	out := newFamilySet()
 	truncated := 0
+	own := c.shard.Get()
 	for _, t := range targets {
 		add, flat := c.emitter(t, out)
 		namespaces := c.cfg.Namespaces
@@ -107,15 +111,20 @@ func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 		}
 		for _, ns := range namespaces {
 			start := time.Now()
+			kept := 0
 			objects, pages, err := c.listPages(ctx, t, ns, func(items []unstructured.Unstructured) {
 				for i := range items {
+					if !own.OwnsUID(string(items[i].GetUID())) {
+						continue
+					}
+					kept++
 					add(items[i].Object, items[i].GetNamespace(), items[i].GetName())
 				}
 			})
 			if err != nil {
 				errs = append(errs, err)
 			}
-			c.logger.Debug("listed", "resource", t.spec, "namespace", ns, "objects", objects, "pages", pages, "duration", time.Since(start))
+			c.logger.Debug("listed", "resource", t.spec, "namespace", ns, "objects", objects, "kept", kept, "pages", pages, "duration", time.Since(start))
 		}
 		if flat != nil {
 			truncated += flat.truncated
