@@ -95,7 +95,7 @@ func (p *Pipeline) RunCycle(ctx context.Context) Result {
 	start := time.Now()
 	outcomes := p.Collect(ctx)
 	groups := p.Groups(outcomes, start)
-	reports := p.deliver(ctx, push.Options{Cycle: start.UnixMilli()}, func(emit func(*metric.Group)) {
+	reports := p.deliver(ctx, push.Options{Cycle: start.UnixMilli(), Shard: p.shard.String()}, func(emit func(*metric.Group)) {
 		for i := range groups {
 			emit(&groups[i])
 		}
