@@ -115,7 +115,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		done   chan struct{} // non-nil while a cycle runs
 		grace  time.Duration // the running cycle's shutdown_timeout
 		staged *built
+		watch  = watches{} // watch.go
 	)
+	defer watch.stop()
+	watch.sync(ctx, p.collectors)
 	// start runs work as the one running cycle: a collection cycle, or
 	// a replay of the spool between cycles.
 	start := func(work func(context.Context)) {
@@ -149,6 +152,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return
 		}
 		p.apply(staged)
+		watch.sync(ctx, p.collectors)
 		g := staged.cfg.Global
 		if s, err := config.ParseSchedule(g.Schedule); err == nil {
 			d.Schedule = s

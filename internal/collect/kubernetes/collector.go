@@ -27,7 +27,8 @@ import (
 	"github.com/liftpush/liftpush/internal/shard"
 )
 
-// Collector lists the configured resources once per Collect. Collect must
+// Collector lists the configured resources once per Collect, or, once a
+// daemon called Watch, reads them from informer caches. Collect must
 // not be called concurrently with itself (the collect.Collector contract);
 // it keeps the resolved resources between calls.
 type Collector struct {
@@ -42,6 +43,8 @@ type Collector struct {
 	targets []target
 	// shard is the part of the objects this replica keeps (shard.go).
 	shard shard.Holder
+	// watch holds the informers of a daemon (watch.go).
+	watch watchState
 }
 
 // New builds the collector. It reads the kubeconfig but does not contact
@@ -103,6 +106,7 @@ func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 	out := newFamilySet()
 	truncated := 0
 	own := c.shard.Get()
+	watch := c.watching()
 	for _, t := range targets {
 		add, flat := c.emitter(t, out)
 		namespaces := c.cfg.Namespaces
@@ -112,19 +116,33 @@ func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 		for _, ns := range namespaces {
 			start := time.Now()
 			kept := 0
-			objects, pages, err := c.listPages(ctx, t, ns, func(items []unstructured.Unstructured) {
-				for i := range items {
-					if !own.OwnsUID(string(items[i].GetUID())) {
-						continue
-					}
+			keep := func(u *unstructured.Unstructured) {
+				if own.OwnsUID(string(u.GetUID())) {
 					kept++
-					add(items[i].Object, items[i].GetNamespace(), items[i].GetName())
+					add(u.Object, u.GetNamespace(), u.GetName())
 				}
-			})
+			}
+			var (
+				objects, pages int
+				err            error
+			)
+			if watch {
+				objects, err = c.fromCache(ctx, t, ns, func(items []*unstructured.Unstructured) {
+					for _, u := range items {
+						keep(u)
+					}
+				})
+			} else {
+				objects, pages, err = c.listPages(ctx, t, ns, func(items []unstructured.Unstructured) {
+					for i := range items {
+						keep(&items[i])
+					}
+				})
+			}
 			if err != nil {
 				errs = append(errs, err)
 			}
-			c.logger.Debug("listed", "resource", t.spec, "namespace", ns, "objects", objects, "kept", kept, "pages", pages, "duration", time.Since(start))
+			c.logger.Debug("collected", "resource", t.spec, "namespace", ns, "watch", watch, "objects", objects, "kept", kept, "pages", pages, "duration", time.Since(start))
 		}
 		if flat != nil {
 			truncated += flat.truncated
