@@ -78,6 +78,7 @@ func (p *Pipeline) build(cfg *config.Config) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
+	shardGrouping(cfg)
 	env := sinkEnv{logger: p.logger, userAgent: p.opts.UserAgent, spool: sp}
 	for _, key := range slices.Sorted(maps.Keys(sinks)) {
 		err := sinks[key].each(cfg, env, func(e any, build func() (push.Destination, error)) error {

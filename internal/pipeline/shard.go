@@ -1,6 +1,9 @@
 package pipeline
 
 import (
+	"maps"
+	"strconv"
+
 	"github.com/liftpush/liftpush/internal/collect"
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/shard"
@@ -40,5 +43,28 @@ func setShard(cs []collect.Collector, o shard.Owner) {
 		if s, ok := c.(shard.Sharder); ok {
 			s.SetShard(o)
 		}
+	}
+}
+
+// shardGrouping adds shard=<I> to the grouping key of every Pushgateway
+// entry of a sharded cfg: the groups are per collector (job, collector),
+// so N shards would otherwise replace each other's group at every push.
+// The self-metrics carry the same shard label, which the grouping then
+// holds. An entry that sets shard itself keeps its value.
+func shardGrouping(cfg *config.Config) {
+	o := ownerOf(cfg)
+	if !o.Sharded() {
+		return
+	}
+	for _, pg := range cfg.Pushgateway {
+		if _, ok := pg.Grouping["shard"]; ok {
+			continue
+		}
+		g := maps.Clone(pg.Grouping)
+		if g == nil {
+			g = map[string]string{}
+		}
+		g["shard"] = strconv.Itoa(o.Shard)
+		pg.Grouping = g
 	}
 }

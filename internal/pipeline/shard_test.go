@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +109,33 @@ func TestPushBelongsToShard0(t *testing.T) {
 	}
 	if r.Len() != 4 {
 		t.Errorf("shard 1 read the input")
+	}
+}
+
+// TestShardGrouping: a sharded replica's Pushgateway groups carry its
+// shard, so shards do not replace each other's groups; an unsharded one's
+// and a user's own shard label are left alone.
+func TestShardGrouping(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		i, n     int
+		grouping map[string]string
+		want     map[string]string
+	}{
+		{"unsharded", 0, 1, nil, nil},
+		{"sharded", 2, 3, map[string]string{"cluster": "a"}, map[string]string{"cluster": "a", "shard": "2"}},
+		{"sharded without grouping", 1, 3, nil, map[string]string{"shard": "1"}},
+		{"the user's own", 1, 3, map[string]string{"shard": "east"}, map[string]string{"shard": "east"}},
+	} {
+		cfg := shardedConfig(tc.i, tc.n)
+		orig := maps.Clone(tc.grouping)
+		cfg.Pushgateway = []*config.PushgatewayConfig{{Grouping: tc.grouping}}
+		shardGrouping(cfg)
+		if got := cfg.Pushgateway[0].Grouping; !maps.Equal(got, tc.want) {
+			t.Errorf("%s: grouping %v, want %v", tc.name, got, tc.want)
+		}
+		if !maps.Equal(tc.grouping, orig) {
+			t.Errorf("%s: the original map was changed", tc.name)
+		}
 	}
 }
