@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/liftpush/liftpush/internal/shard"
 )
 
 // A daemon watches instead of listing every cycle (issue 20): each cycle
@@ -21,17 +23,24 @@ import (
 // requests, only in the walk over the cache. A run --once process lists, in
 // pages (list.go): a watch would have to list everything first anyway.
 //
-// The cache holds objects stripped by prune: a cluster of 100,000
+// The cache holds compact copies made by prune: a cluster of 100,000
 // Deployments would otherwise keep every annotation, managedFields entry
-// and container string in memory for nothing.
+// and container string in memory for nothing. Objects of another shard are
+// kept as stubs (their identity only): every shard watches everything, but
+// holds only its part. A reshard therefore starts the watches again, so
+// that the objects the shard now owns are fetched whole.
 
 // watchState is the collector's informers, one shared informer factory per
 // namespace ("" for all), started on first use.
 type watchState struct {
-	mu        sync.Mutex
-	ctx       context.Context // ends the informers; nil: list every cycle
+	mu  sync.Mutex
+	ctx context.Context // ends the watch; nil: list every cycle
+	// stop ends the informers of the current shard (reset).
+	stop      context.CancelFunc
+	owner     shard.Owner // the part the informers' stubs were cut for
 	factories map[string]dynamicinformer.DynamicSharedInformerFactory
 	informers map[watchKey]*watched
+	done      <-chan struct{} // of the informers' context
 }
 
 // watched is one informer and the last error of its list or watch, so a
@@ -63,6 +72,23 @@ func (c *Collector) watching() bool {
 	return c.watch.ctx != nil && c.watch.ctx.Err() == nil
 }
 
+// SetShard implements shard.Sharder: from the next Collect on, only the
+// objects whose UID hashes to o are kept. Every shard still lists (or
+// watches) every object, as kube-state-metrics does: the apiserver cannot
+// filter by a hash of the UID, so N shards cost it N times the reads of one
+// replica, while each replica's memory and series are about 1/N. A change
+// of part restarts the watches (see above).
+func (c *Collector) SetShard(o shard.Owner) {
+	c.shard.Set(o)
+	w := &c.watch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stop != nil && w.owner != o {
+		w.stop()
+		w.stop, w.factories, w.informers = nil, nil, nil
+	}
+}
+
 // informer returns the started informer of t in namespace ns.
 func (c *Collector) informer(t target, ns string) *watched {
 	w := &c.watch
@@ -73,8 +99,12 @@ func (c *Collector) informer(t target, ns string) *watched {
 		return inf
 	}
 	if w.factories == nil {
+		var ictx context.Context
+		ictx, w.stop = context.WithCancel(w.ctx)
+		w.owner = c.shard.Get()
 		w.factories = map[string]dynamicinformer.DynamicSharedInformerFactory{}
 		w.informers = map[watchKey]*watched{}
+		w.done = ictx.Done()
 	}
 	f, ok := w.factories[ns]
 	if !ok {
@@ -86,7 +116,8 @@ func (c *Collector) informer(t target, ns string) *watched {
 	}
 	wd := &watched{inf: f.ForResource(t.gvr).Informer()}
 	// Before Start: the transform applies to what the first list brings.
-	if err := wd.inf.SetTransform(prune); err != nil {
+	owner := w.owner
+	if err := wd.inf.SetTransform(func(obj any) (any, error) { return prune(obj, owner) }); err != nil {
 		c.logger.Warn("the informer cache keeps whole objects", "resource", t.spec, "err", err)
 	}
 	if err := wd.inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
@@ -94,7 +125,7 @@ func (c *Collector) informer(t target, ns string) *watched {
 	}); err != nil {
 		c.logger.Warn("list and watch errors of the informer are not reported", "resource", t.spec, "err", err)
 	}
-	f.Start(w.ctx.Done())
+	f.Start(w.done)
 	w.informers[key] = wd
 	return wd
 }
@@ -130,86 +161,113 @@ func (c *Collector) fromCache(ctx context.Context, t target, ns string, fn func(
 	return len(items), nil
 }
 
-// prune is the informers' transform: it keeps what the namings read and
-// drops the rest. Kept are numbers and booleans anywhere (the
-// kube-api-exporter naming turns each into a series), the identity
+// prune is the informers' transform: it makes a compact copy of what the
+// namings read and drops the rest. Kept are numbers and booleans anywhere
+// (the kube-api-exporter naming turns each into a series), the identity
 // (metadata name, namespace, uid, resourceVersion) and the strings
 // kube-state-metrics' deployment family reads (creationTimestamp, the
 // conditions' type and status, the rolling update's percentages). List
 // elements stay in place, emptied, so indexes, which are label values, do
-// not move.
-func prune(obj any) (any, error) {
+// not move. An object another shard owns keeps its identity only.
+//
+// A copy rather than deletions in place: the decoded object's maps keep the
+// buckets of every key they ever held, and its small survivors would pin
+// the memory of the whole object spread over the heap.
+func prune(obj any, owner shard.Owner) (any, error) {
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		// A cache.DeletedFinalStateUnknown: passed through.
 		return obj, nil
 	}
-	pruned, _ := pruneMap(u.Object, pathRoot)
+	root := pathRoot
+	if !owner.OwnsUID(string(u.GetUID())) {
+		root = stubRoot
+	}
+	pruned, _ := pruneMap(u.Object, root)
 	if pruned == nil {
 		pruned = map[string]any{}
 	}
-	u.Object = pruned
-	return u, nil
+	return &unstructured.Unstructured{Object: pruned}, nil
 }
 
 // The paths whose strings prune keeps, as a small trie of map keys; a list
 // does not add a level (its elements are matched by the list's own node).
-type pathNode map[string]pathNode
+type pathNode struct {
+	children map[string]*pathNode
+	// keep: keep the string found here. only: keep nothing but the
+	// children, not even numbers (a stub).
+	keep, only bool
+}
+
+func node(children map[string]*pathNode) *pathNode { return &pathNode{children: children} }
 
 var (
-	keepString = pathNode{} // a leaf: keep the string found here
-	pathRoot   = pathNode{
-		"metadata": {"name": keepString, "namespace": keepString, "uid": keepString, "resourceVersion": keepString, "creationTimestamp": keepString},
-		"status":   {"conditions": {"type": keepString, "status": keepString}},
-		"spec":     {"strategy": {"rollingUpdate": {"maxSurge": keepString, "maxUnavailable": keepString}}},
-	}
+	keepString = &pathNode{keep: true}
+	identity   = map[string]*pathNode{"name": keepString, "namespace": keepString, "uid": keepString, "resourceVersion": keepString}
+	pathRoot   = node(map[string]*pathNode{
+		"metadata": node(map[string]*pathNode{"name": keepString, "namespace": keepString, "uid": keepString, "resourceVersion": keepString, "creationTimestamp": keepString}),
+		"status":   node(map[string]*pathNode{"conditions": node(map[string]*pathNode{"type": keepString, "status": keepString})}),
+		"spec":     node(map[string]*pathNode{"strategy": node(map[string]*pathNode{"rollingUpdate": node(map[string]*pathNode{"maxSurge": keepString, "maxUnavailable": keepString})})}),
+	})
+	stubRoot = &pathNode{only: true, children: map[string]*pathNode{"metadata": {only: true, children: identity}}}
 )
 
-// pruneMap returns m without what prune drops, or false when nothing is
-// left. m is changed in place: the informer owns the object.
-func pruneMap(m map[string]any, node pathNode) (map[string]any, bool) {
-	_, isMetadata := node["uid"]
+// child is n's node for key k; nil outside the trie.
+func (n *pathNode) child(k string) *pathNode {
+	if n == nil {
+		return nil
+	}
+	return n.children[k]
+}
+
+// pruneMap returns a copy of m without what prune drops, and whether
+// anything is left.
+func pruneMap(m map[string]any, n *pathNode) (map[string]any, bool) {
+	var out map[string]any
+	isMetadata := n != nil && n.children["uid"] != nil
 	for k, v := range m {
 		// The flattener skips these two (flatten.go); they are the bulk
 		// of most objects.
 		if isMetadata && (k == "managedFields" || k == "annotations") {
-			delete(m, k)
 			continue
 		}
-		nv, keep := pruneValue(v, node[k])
+		c := n.child(k)
+		if n != nil && n.only && c == nil {
+			continue
+		}
+		nv, keep := pruneValue(v, c)
 		if !keep {
-			delete(m, k)
 			continue
 		}
-		m[k] = nv
+		if out == nil {
+			out = make(map[string]any, 4)
+		}
+		out[k] = nv
 	}
-	return m, len(m) > 0
+	return out, out != nil
 }
 
-// pruneValue returns v without what prune drops, and whether anything is
-// left. node is v's place in the trie of kept strings, nil outside it.
-func pruneValue(v any, node pathNode) (any, bool) {
+// pruneValue returns a copy of v without what prune drops, and whether
+// anything is left. n is v's place in the trie of kept strings, nil outside
+// it.
+func pruneValue(v any, n *pathNode) (any, bool) {
 	switch v := v.(type) {
 	case map[string]any:
-		return pruneMap(v, node)
+		return pruneMap(v, n)
 	case []any:
+		out := make([]any, len(v))
 		kept := false
 		for i, e := range v {
-			ne, keep := pruneValue(e, node)
-			if keep {
-				kept = true
-				v[i] = ne
-			} else {
-				v[i] = nil
+			if ne, keep := pruneValue(e, n); keep {
+				out[i], kept = ne, true
 			}
 		}
-		return v, kept
+		return out, kept
 	case string:
-		// keepString is the only non-nil node without children.
-		return v, node != nil && len(node) == 0
+		return v, n != nil && n.keep
 	case nil:
 		return nil, false
 	default:
-		return v, true // numbers and booleans
+		return v, n == nil || !n.only // numbers and booleans
 	}
 }

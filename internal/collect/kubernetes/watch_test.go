@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/liftpush/liftpush/internal/config"
+	"github.com/liftpush/liftpush/internal/shard"
 	"github.com/liftpush/liftpush/internal/testinfra/kubeapi"
 )
 
@@ -130,7 +131,7 @@ func TestPrune(t *testing.T) {
 			map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "long text"},
 		}},
 	}}
-	out, err := prune(u)
+	out, err := prune(u, shard.Unsharded)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,5 +177,58 @@ func TestWatchForbidden(t *testing.T) {
 	}
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("the forbidden cycle took %s", took)
+	}
+}
+
+// TestPruneStub: an object of another shard keeps its identity only.
+func TestPruneStub(t *testing.T) {
+	obj := func() *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"metadata": map[string]any{"name": "web", "namespace": "shop", "uid": "u-1", "resourceVersion": "7", "generation": int64(3), "labels": map[string]any{"a": "b"}},
+			"spec":     map[string]any{"replicas": int64(2)},
+		}}
+	}
+	mine, theirs := shard.Owner{Shard: 0, Total: 2}, shard.Owner{Shard: 1, Total: 2}
+	if !mine.OwnsUID("u-1") {
+		mine, theirs = theirs, mine
+	}
+	out, _ := prune(obj(), theirs)
+	want := map[string]any{"metadata": map[string]any{"name": "web", "namespace": "shop", "uid": "u-1", "resourceVersion": "7"}}
+	if diff := cmp.Diff(want, out.(*unstructured.Unstructured).Object); diff != "" {
+		t.Errorf("stub (-want +got):\n%s", diff)
+	}
+	out, _ = prune(obj(), mine)
+	if got := out.(*unstructured.Unstructured).Object["spec"]; !cmp.Equal(got, map[string]any{"replicas": int64(2)}) {
+		t.Errorf("the owner's copy lost its spec: %v", got)
+	}
+}
+
+// TestWatchReshard: a reshard restarts the watches, and the objects the
+// shard now owns are collected whole.
+func TestWatchReshard(t *testing.T) {
+	srv := setupFixture(t)
+	mutate := func(cfg *config.KubernetesConfig) { cfg.Namespaces = fixtureNamespaces }
+	all, err := newCollector(t, srv.Kubeconfig, mutate).Collect(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := exposition(all)
+	c := newCollector(t, srv.Kubeconfig, mutate)
+	c.Watch(t.Context())
+	for _, o := range []shard.Owner{{Shard: 0, Total: 2}, {Shard: 1, Total: 2}, shard.Unsharded} {
+		c.SetShard(o)
+		fams, err := c.Collect(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o == shard.Unsharded {
+			if diff := cmp.Diff(want, exposition(fams)); diff != "" {
+				t.Errorf("back to unsharded, the watch lost objects (-list +watch):\n%s", diff)
+			}
+			continue
+		}
+		if len(objectsOf(fams, "k8s_deployment_spec_replicas", "name")) == 0 && o.Shard == 0 {
+			t.Logf("shard %v holds no fixture Deployment", o)
+		}
 	}
 }
