@@ -11,7 +11,9 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/liftpush/liftpush/internal/shard"
@@ -30,7 +32,7 @@ import (
 // holds only its part. A reshard therefore starts the watches again, so
 // that the objects the shard now owns are fetched whole.
 
-// watchState is the collector's informers, one shared informer factory per
+// watchState is the collector's informers (client-go shared informers), one per
 // namespace ("" for all), started on first use.
 type watchState struct {
 	mu  sync.Mutex
@@ -38,9 +40,8 @@ type watchState struct {
 	// stop ends the informers of the current shard (reset).
 	stop      context.CancelFunc
 	owner     shard.Owner // the part the informers' stubs were cut for
-	factories map[string]dynamicinformer.DynamicSharedInformerFactory
 	informers map[watchKey]*watched
-	done      <-chan struct{} // of the informers' context
+	ictx      context.Context // the informers' context, ended by stop
 }
 
 // watched is one informer and the last error of its list or watch, so a
@@ -85,7 +86,7 @@ func (c *Collector) SetShard(o shard.Owner) {
 	defer w.mu.Unlock()
 	if w.stop != nil && w.owner != o {
 		w.stop()
-		w.stop, w.factories, w.informers = nil, nil, nil
+		w.stop, w.informers = nil, nil
 	}
 }
 
@@ -98,24 +99,14 @@ func (c *Collector) informer(t target, ns string) *watched {
 	if inf, ok := w.informers[key]; ok {
 		return inf
 	}
-	if w.factories == nil {
-		var ictx context.Context
-		ictx, w.stop = context.WithCancel(w.ctx)
+	if w.informers == nil {
+		w.ictx, w.stop = context.WithCancel(w.ctx)
 		w.owner = c.shard.Get()
-		w.factories = map[string]dynamicinformer.DynamicSharedInformerFactory{}
 		w.informers = map[watchKey]*watched{}
-		w.done = ictx.Done()
 	}
-	f, ok := w.factories[ns]
-	if !ok {
-		selector := c.cfg.LabelSelector
-		f = dynamicinformer.NewFilteredDynamicSharedInformerFactory(c.dyn, 0, ns, func(o *metav1.ListOptions) {
-			o.LabelSelector = selector
-		})
-		w.factories[ns] = f
-	}
-	wd := &watched{inf: f.ForResource(t.gvr).Informer()}
-	// Before Start: the transform applies to what the first list brings.
+	wd := &watched{inf: cache.NewSharedIndexInformer(c.listWatch(t, ns, w.owner), &unstructured.Unstructured{}, 0, cache.Indexers{})}
+	// The list and watch prune already; the transform catches what else
+	// reaches the store. Before Run: it applies from the first list on.
 	owner := w.owner
 	if err := wd.inf.SetTransform(func(obj any) (any, error) { return prune(obj, owner) }); err != nil {
 		c.logger.Warn("the informer cache keeps whole objects", "resource", t.spec, "err", err)
@@ -125,9 +116,54 @@ func (c *Collector) informer(t target, ns string) *watched {
 	}); err != nil {
 		c.logger.Warn("list and watch errors of the informer are not reported", "resource", t.spec, "err", err)
 	}
-	f.Start(w.done)
+	go wd.inf.RunWithContext(w.ictx)
 	w.informers[key] = wd
 	return wd
+}
+
+// listWatch lists and watches t in ns for an informer, pruning every
+// object as it is decoded (prune): the informer's own transform only runs
+// once the initial list or watch-list is complete, so 100,000 whole
+// Deployments (about 20 KiB each decoded) would be in memory at once.
+// Bookmarks pass unchanged: the watch-list's end is an annotation on one.
+func (c *Collector) listWatch(t target, ns string, owner shard.Owner) *cache.ListWatch {
+	var ri dynamic.ResourceInterface = c.dyn.Resource(t.gvr)
+	if t.namespaced && ns != "" {
+		ri = c.dyn.Resource(t.gvr).Namespace(ns)
+	}
+	selector := c.cfg.LabelSelector
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = selector
+			list, err := ri.List(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			for i := range list.Items {
+				if p, err := prune(&list.Items[i], owner); err == nil {
+					list.Items[i] = *p.(*unstructured.Unstructured)
+				}
+			}
+			return list, nil
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = selector
+			w, err := ri.Watch(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			return watch.Filter(w, func(e watch.Event) (watch.Event, bool) {
+				if e.Type != watch.Bookmark {
+					if p, err := prune(e.Object, owner); err == nil {
+						if obj, ok := p.(runtime.Object); ok {
+							e.Object = obj
+						}
+					}
+				}
+				return e, true
+			}), nil
+		},
+	}
 }
 
 // fromCache hands the cached objects of t in ns to fn in namespace/name
