@@ -54,6 +54,9 @@ type GlobalConfig struct {
 	// default) kills the process mid-write.
 	ShutdownTimeout model.Duration    `yaml:"shutdown_timeout"`
 	ExternalLabels  map[string]string `yaml:"external_labels,omitempty"`
+	// Shard and TotalShards split the work between replicas (shard.go).
+	Shard       int `yaml:"shard"`
+	TotalShards int `yaml:"total_shards"`
 }
 
 // DefaultGlobalConfig is used for a file without a global block, and for runs
@@ -63,6 +66,7 @@ var DefaultGlobalConfig = GlobalConfig{
 	Schedule:        "@every 1m",
 	CycleTimeout:    model.Duration(50 * time.Second),
 	ShutdownTimeout: model.Duration(10 * time.Second),
+	TotalShards:     1,
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -193,6 +197,9 @@ func (c *Config) validate() []error {
 		errs = append(errs, fmt.Errorf("global.shutdown_timeout: must be positive, got %s", c.Global.ShutdownTimeout))
 	}
 	if err := c.Spool.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Global.validateShard(); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := ParseSchedule(c.Global.Schedule); err != nil {

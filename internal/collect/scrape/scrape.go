@@ -24,6 +24,7 @@ import (
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/exposition"
 	"github.com/liftpush/liftpush/internal/metric"
+	"github.com/liftpush/liftpush/internal/shard"
 )
 
 // maxBody bounds one scrape's body, so a runaway target cannot take the
@@ -38,6 +39,7 @@ type Collector struct {
 	logger *slog.Logger
 	ua     string
 	accept string
+	shard  shard.Holder // the targets this replica scrapes (shard.go)
 }
 
 // New builds the collector of one scrape job. The job's HTTP client is made
@@ -67,6 +69,9 @@ func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 	for _, sc := range c.cfg.StaticConfigs {
 		for _, target := range sc.Targets {
 			tl := c.targetLabels(target, sc.Labels)
+			if !c.shard.Get().OwnsLabels(tl) {
+				continue // another shard's target (issue 20)
+			}
 			start := time.Now()
 			fams, n, err := c.scrapeTarget(ctx, target, tl, start)
 			dur := time.Since(start).Seconds()

@@ -65,6 +65,9 @@ type Client struct {
 	last map[uint64]labels.Labels
 	// lastHists are the native histogram series among last.
 	lastHists map[uint64]histKind
+	// lastShard is the shard of the last cycle (reshard.go); nil until
+	// read from the spool.
+	lastShard *string
 
 	metaSchedule metadataSchedule
 }

@@ -46,6 +46,7 @@ type writer struct {
 	series map[uint64]labels.Labels
 	hists  map[uint64]histKind // the native histogram series among series (native.go)
 	cycle  int64
+	shard  string // push.Options.Shard
 	max    int
 	meta   metadataPlan // what this delivery sends of metadata_config
 	// scratch is validSeries' buffer.
@@ -104,6 +105,7 @@ func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
 		lb:      labels.NewBuilder(labels.EmptyLabels()),
 		seen:    map[string]struct{}{},
 		cycle:   opts.Cycle,
+		shard:   opts.Shard,
 		max:     c.cfg.QueueConfig.MaxSamplesPerSend,
 		meta:    c.planMetadata(),
 		logged:  map[string]bool{},
@@ -439,6 +441,12 @@ func isASCII(b []byte) bool {
 // value for the 5-minute lookback. The labels are already relabelled.
 func (w *writer) markStale() {
 	prev, hists := w.c.swapSeries(w.series, w.hists)
+	if w.c.resharded(w.shard) {
+		if len(prev) > 0 {
+			w.c.logger.Info("the shard changed since the last cycle; no stale markers this cycle", "shard", w.shard, "series_before", len(prev))
+		}
+		return
+	}
 	n := 0
 	for h, ls := range prev {
 		if _, ok := w.series[h]; !ok {
