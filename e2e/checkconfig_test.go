@@ -76,3 +76,55 @@ func TestE2ECheckConfigSpoolDirUnusable(t *testing.T) {
 		})
 	}
 }
+
+// TestE2ECheckConfigMissingFiles: a secret file or CA that is missing, or a
+// CA that holds no certificate, passed check-config and then failed every
+// cycle (issue 22). check-config now exits 2 naming each key and path, in
+// every HTTP client block and the spacelift block, and creates nothing.
+func TestE2ECheckConfigMissingFiles(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	notPEM := writeFile(t, dir, "ca.pem", "not a certificate\n")
+	cfg := writeFile(t, dir, "liftpush.yml", `
+scrape_configs:
+  - job_name: app
+    authorization: {credentials_file: `+missing+`}
+    static_configs: [{targets: ['127.0.0.1:1']}]
+spacelift:
+  endpoint: https://acme.app.spacelift.io
+  api_key_id: k
+  api_key_secret_file: `+missing+`
+remote_write:
+  - url: https://127.0.0.1:1/api/v1/write
+    basic_auth: {username: u, password_file: `+missing+`}
+    tls_config: {ca_file: `+notPEM+`}
+pushgateway:
+  - url: https://127.0.0.1:1
+    tls_config: {ca_file: `+missing+`}
+`)
+	res := testinfra.Run(t, nil, "check-config", "--config.file="+cfg)
+	if res.ExitCode != 2 {
+		t.Fatalf("exit %d, want 2", res.ExitCode)
+	}
+	gone := `"` + missing + `" cannot be read: no such file or directory; create it or fix the path`
+	for _, want := range []string{
+		`scrape_configs[0] (job "app"): authorization.credentials_file: ` + gone,
+		`remote_write[0]: basic_auth.password_file: ` + gone,
+		`remote_write[0]: tls_config.ca_file: "` + notPEM + `" holds no PEM certificate`,
+		`pushgateway[0]: tls_config.ca_file: ` + gone,
+		`spacelift: api_key_secret_file: ` + gone,
+	} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, res.Stderr)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("check-config left %d entries in %s, want the 2 it was given", len(entries), dir)
+	}
+	// A config meant for a pod, whose secrets are mounted there: the
+	// config alone is checked.
+	res = testinfra.Run(t, nil, "check-config", "--syntax-only", "--config.file="+cfg)
+	if res.ExitCode != 0 || !strings.Contains(res.Stderr, "SUCCESS") {
+		t.Errorf("check-config --syntax-only: exit %d, want 0 and SUCCESS:\n%s", res.ExitCode, res.Stderr)
+	}
+}

@@ -168,3 +168,35 @@ remote_write:
 		}
 	})
 }
+
+// TestE2EPushFarFutureSample pushes a sample a year ahead, then a current
+// one, into a real Prometheus 2.42 (issue 22, reproduction 6). Forwarded,
+// the far-future sample moves Prometheus' head a year ahead, and it then
+// refuses every current sample with "400 out of bounds". It must be
+// dropped before sending and counted as out_of_bounds; the good sample
+// must arrive.
+func TestE2EPushFarFutureSample(t *testing.T) {
+	prom := testinfra.StartPrometheus(t, "")
+	dir := t.TempDir()
+	future := time.Now().Add(365 * 24 * time.Hour).UnixMilli()
+	bad := writeFile(t, dir, "future.prom", fmt.Sprintf("hostile_far_future 1 %d\nhostile_same_file_ok 7\n", future))
+	good := writeFile(t, dir, "good.prom", "hostile_after_future 42\n")
+
+	res := testinfra.StartLiftpush(t, nil, "push", "--remote-write.url="+prom.WriteURL(), bad).Wait(time.Minute)
+	if !regexp.MustCompile(`dropped_by_reason="?out_of_bounds=1\b`).MatchString(res.Stderr) {
+		t.Errorf("first push: summary does not count the far-future sample as out_of_bounds:\n%s", res.Stderr)
+	}
+	if !strings.Contains(res.Stderr, `msg="sample too far in the future`) {
+		t.Errorf("first push: the drop is not logged:\n%s", res.Stderr)
+	}
+	res = testinfra.StartLiftpush(t, nil, "push", "--remote-write.url="+prom.WriteURL(), good).Wait(time.Minute)
+	if res.ExitCode != 0 {
+		t.Fatalf("second push: exit code %d, want 0 (Prometheus refused a current sample?):\n%s", res.ExitCode, res.Stderr)
+	}
+	waitQuery(t, prom, "hostile_after_future", valueIs(42))
+	waitQuery(t, prom, "hostile_same_file_ok", valueIs(7))
+	// The far-future sample is not in Prometheus at its own time either.
+	if got := prom.Query(t, fmt.Sprintf("hostile_far_future @ %d", future/1000)); len(got) != 0 {
+		t.Errorf("Prometheus holds the far-future sample: %v", got)
+	}
+}

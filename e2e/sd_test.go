@@ -223,7 +223,7 @@ func createSDObjects(t *testing.T, srv *kubeapi.Server, ip string, webPort, batc
 	must(cs.CoreV1().Endpoints("shop").Create(ctx, &corev1.Endpoints{ //nolint:staticcheck
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Labels: map[string]string{"app": "web"}},
 		Subsets: []corev1.EndpointSubset{{ //nolint:staticcheck
-			Addresses: []corev1.EndpointAddress{{IP: ip}},       //nolint:staticcheck
+			Addresses: []corev1.EndpointAddress{{IP: ip}},                   //nolint:staticcheck
 			Ports:     []corev1.EndpointPort{{Name: "http", Port: webPort}}, //nolint:staticcheck
 		}},
 	}, metav1.CreateOptions{}))

@@ -9,7 +9,8 @@
 #   BENCH_VERSION_RUNS=20 runs of `liftpush version`
 #   BENCH_SIZES="100000 1000000"  P1a sizes; the last is the headline one
 #   PROMTOOL=path        promtool 3.16 (default: hack/build-promtool.sh)
-#   BENCH_SKIP_KUBE=1    leave out P4 (it creates 11,000 objects)
+#   BENCH_SKIP_KUBE=1    leave out P4 (it creates 11,000 objects, and the shards' part 100,000)
+#   BENCH_SHARDS_N=100000 Deployments of P4's sharding part (TestMeasureShards)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/hack/demo-lib.sh"
@@ -162,6 +163,12 @@ if [ "${BENCH_SKIP_KUBE:-}" != 1 ]; then
   note "== P4: Kubernetes 1k vs 10k Deployments (TestMeasureScaling)"
   (cd "$here" && LIFTPUSH_KUBE_MEASURE=1 go test -count=1 -timeout 30m -v -run '^TestMeasureScaling$' ./internal/collect/kubernetes/) 2>&1 \
     | grep -E 'Deployments|ratio|^(ok|FAIL|---)' | tee "$work/kube.txt" >>"$log" || true
+  # P4 with shards (issue 20): run --once unsharded vs 4 shards, and the
+  # daemon's steady state watching vs listing, at BENCH_SHARDS_N Deployments.
+  note "== P4: shards at ${BENCH_SHARDS_N:-100000} Deployments (TestMeasureShards)"
+  (cd "$here" && LIFTPUSH_KUBE_SHARDS_MEASURE=1 LIFTPUSH_KUBE_SHARDS_N="${BENCH_SHARDS_N:-100000}" \
+    go test -count=1 -timeout 60m -v -run '^TestMeasureShards$' ./internal/collect/kubernetes/) 2>&1 \
+    | grep -E 'Deployments|run --once|daemon|^(ok|FAIL|---)' | tee -a "$work/kube.txt" >>"$log" || true
 fi
 
 {
@@ -280,11 +287,11 @@ if V in rows and D in rows:
     print(f"\n- demo cycle / version: wall **{m(D,0)/m(V,0):.2f}×**, RSS **{m(D,2)/m(V,2):.2f}×** (target ≤ 1.5×); version target ≤ 30 ms and ≤ 20 MiB")
     print("- wall is taken by the shell around /usr/bin/time (≈1 ms fork overhead included); CPU has /usr/bin/time's 10 ms resolution")
 print()
-print("## P4: Kubernetes, 1,000 vs 10,000 Deployments (TestMeasureScaling, 3 runs each)\n")
+print("## P4: Kubernetes, 1,000 vs 10,000 Deployments (TestMeasureScaling, 3 runs each), and shards (TestMeasureShards)\n")
 kt = [l.strip() for l in open(kube) if l.strip()]
 if kt:
     print("```")
-    for l in kt: print(re.sub(r"^\s*measure_test.go:\d+:\s*", "", l))
+    for l in kt: print(re.sub(r"^\s*\w*measure_test.go:\d+:\s*", "", l))
     print("```")
 else:
     print("(left out: BENCH_SKIP_KUBE=1)")

@@ -87,9 +87,15 @@ func TestAPIServer(t *testing.T) {
 			cannot:   []string{"list secrets --all-namespaces", "delete deployments.apps -n team-a", "watch deployments.apps --all-namespaces", "list statefulsets.apps --all-namespaces"},
 		},
 		{
+			// The daemon's informers list, then watch.
 			scenario: "deployment",
-			can:      []string{"list deployments.apps --all-namespaces", "list statefulsets.apps -n team-b", "list workerpools.workers.spacelift.io --all-namespaces"},
+			can:      []string{"list deployments.apps --all-namespaces", "watch deployments.apps --all-namespaces", "list statefulsets.apps -n team-b", "list workerpools.workers.spacelift.io --all-namespaces"},
 			cannot:   []string{"list pods --all-namespaces", "update workerpools.workers.spacelift.io -n team-a"},
+		},
+		{
+			scenario: "statefulset",
+			can:      []string{"list deployments.apps --all-namespaces", "watch deployments.apps --all-namespaces", "watch statefulsets.apps -n team-a"},
+			cannot:   []string{"list pods --all-namespaces", "watch secrets -n team-a", "delete statefulsets.apps -n team-a"},
 		},
 		{
 			scenario: "namespaced",

@@ -24,6 +24,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/json"
@@ -196,7 +197,10 @@ func objectsOf[T runtime.Object](r rendered) []T {
 // want describes what a scenario must render. rules maps "ClusterRole" or
 // "Role/<namespace>" to the rules; a role not listed must not exist.
 type want struct {
-	mode        string // cronjob or deployment
+	mode string // cronjob, deployment or statefulset
+	// shards: a statefulset's replicas, or a CronJob's Indexed Job
+	// completions; 0 for unsharded.
+	shards      int
 	rules       map[string][]rbacv1.PolicyRule
 	secretName  string // the Secret mounted and/or exported, "" for none
 	envFrom     bool
@@ -216,9 +220,11 @@ type spoolWant struct {
 	existingClaim bool   // the claim is the user's: the chart creates no PVC
 	emptyDir      bool   // an emptyDir mounted there (mode: deployment only)
 	sizeLimit     string // the emptyDir's; "" for none
+	// claimTemplate: a StatefulSet's volumeClaimTemplates, one claim per shard.
+	claimTemplate bool
 }
 
-func (w spoolWant) mounted() bool { return w.claim != "" || w.emptyDir }
+func (w spoolWant) mounted() bool { return w.claim != "" || w.emptyDir || w.claimTemplate }
 
 // webWant is what the daemon's HTTP listener renders.
 type webWant struct {
@@ -232,6 +238,13 @@ func rule(group string, resources ...string) rbacv1.PolicyRule {
 	return rbacv1.PolicyRule{APIGroups: []string{group}, Resources: resources, Verbs: []string{"get", "list"}}
 }
 
+// watchRule is rule for a daemon, whose collector keeps informer caches.
+func watchRule(group string, resources ...string) rbacv1.PolicyRule {
+	r := rule(group, resources...)
+	r.Verbs = append(r.Verbs, "watch")
+	return r
+}
+
 var wants = map[string]want{
 	"minimal": {
 		mode:  "cronjob",
@@ -240,8 +253,8 @@ var wants = map[string]want{
 	"deployment": {
 		mode: "deployment",
 		rules: map[string][]rbacv1.PolicyRule{"ClusterRole": {
-			rule("apps", "deployments", "statefulsets"),
-			rule("workers.spacelift.io", "workerpools"),
+			watchRule("apps", "deployments", "statefulsets"),
+			watchRule("workers.spacelift.io", "workerpools"),
 		}},
 		// The listener's defaults.
 		web: webWant{port: 9555, scheme: corev1.URISchemeHTTP},
@@ -278,6 +291,18 @@ var wants = map[string]want{
 		spool:       spoolWant{claim: "chart-secret-spool-liftpush-spool"},
 		chartSecret: true,
 	},
+	"statefulset": {
+		mode:   "statefulset",
+		shards: 3,
+		rules:  map[string][]rbacv1.PolicyRule{"ClusterRole": {watchRule("apps", "deployments", "statefulsets")}},
+		web:    webWant{port: 9555, scheme: corev1.URISchemeHTTP, servicePort: 9555},
+		spool:  spoolWant{claimTemplate: true},
+	},
+	"cronjob-shards": {
+		mode:   "cronjob",
+		shards: 3,
+		rules:  map[string][]rbacv1.PolicyRule{"ClusterRole": {rule("apps", "deployments")}},
+	},
 	"deployment-spool-emptydir": {
 		mode:  "deployment",
 		rules: map[string][]rbacv1.PolicyRule{}, // no kubernetes block
@@ -311,11 +336,21 @@ func checkRendered(t *testing.T, r rendered, w want) {
 	// The workload and its pod.
 	var pod corev1.PodTemplateSpec
 	cronjobs, deployments := objectsOf[*batchv1.CronJob](r), objectsOf[*appsv1.Deployment](r)
+	statefulsets := objectsOf[*appsv1.StatefulSet](r)
+	if w.mode != "statefulset" && len(statefulsets) != 0 {
+		t.Fatalf("mode %s rendered %d StatefulSets", w.mode, len(statefulsets))
+	}
 	switch w.mode {
+	case "statefulset":
+		if len(statefulsets) != 1 || len(deployments) != 0 || len(cronjobs) != 0 {
+			t.Fatalf("want 1 StatefulSet and no Deployment or CronJob, got %d, %d and %d", len(statefulsets), len(deployments), len(cronjobs))
+		}
+		pod = checkStatefulSet(t, r, statefulsets[0], w)
 	case "cronjob":
 		if len(cronjobs) != 1 || len(deployments) != 0 {
 			t.Fatalf("want 1 CronJob and no Deployment, got %d and %d", len(cronjobs), len(deployments))
 		}
+		checkIndexed(t, cronjobs[0], w.shards)
 		cj := cronjobs[0]
 		if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
 			t.Errorf("concurrencyPolicy = %q, want Forbid", cj.Spec.ConcurrencyPolicy)
@@ -366,6 +401,8 @@ func checkRendered(t *testing.T, r rendered, w want) {
 	if err != nil {
 		t.Fatalf("liftpush rejects the rendered config: %v\n%s", err, text)
 	}
+	// The secret files are mounted in the pod, not here.
+	cfg.Files = config.CheckNoFiles
 	if err := w.env.Apply(cfg); err != nil {
 		t.Errorf("applying the environment: %v", err)
 	} else if err := cfg.ValidateRun(); err != nil {
@@ -423,6 +460,9 @@ func checkRendered(t *testing.T, r rendered, w want) {
 	checkSecretsNotLeaked(t, r, secrets)
 
 	checkSpool(t, r, w.mode, pod, w.spool)
+	if w.mode != "statefulset" && len(objectsOf[*policyv1.PodDisruptionBudget](r)) != 0 {
+		t.Errorf("mode %s rendered a PodDisruptionBudget", w.mode)
+	}
 
 	checkWeb(t, r, pod, w.web, time.Duration(cfg.Global.CycleTimeout))
 	checkRBAC(t, r, w, pod.Spec.ServiceAccountName)
@@ -459,6 +499,17 @@ func checkSpool(t *testing.T, r rendered, mode string, pod corev1.PodTemplateSpe
 		}
 	}
 	pvcs := objectsOf[*corev1.PersistentVolumeClaim](r)
+	if sts := objectsOf[*appsv1.StatefulSet](r); len(sts) == 1 {
+		for _, vct := range sts[0].Spec.VolumeClaimTemplates {
+			if vct.Name == "spool" {
+				if volume != nil {
+					t.Errorf("spool volume %+v beside the claim template of the same name", volume)
+				}
+				// Each pod gets the claim spool-<name>-<ordinal>.
+				volume = &corev1.Volume{Name: "spool", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "<template>"}}}
+			}
+		}
+	}
 
 	// Whatever was wanted: a flag without its volume, or a volume nothing
 	// writes to, is a bug; so is an emptyDir that dies with each Job's pod.
@@ -489,6 +540,10 @@ func checkSpool(t *testing.T, r rendered, mode string, pod corev1.PodTemplateSpe
 		t.Fatalf("no spool volume; want claim %q, emptyDir %v", w.claim, w.emptyDir)
 	}
 	switch {
+	case w.claimTemplate:
+		if pvc := volume.PersistentVolumeClaim; pvc == nil || pvc.ClaimName != "<template>" {
+			t.Errorf("spool volume = %+v, want the StatefulSet's claim template", volume.VolumeSource)
+		}
 	case w.claim != "":
 		if pvc := volume.PersistentVolumeClaim; pvc == nil || pvc.ClaimName != w.claim || pvc.ReadOnly || volume.EmptyDir != nil {
 			t.Errorf("spool volume = %+v, want claim %q", volume.VolumeSource, w.claim)
@@ -650,7 +705,8 @@ func checkBinaryAccepts(t *testing.T, w want, args []string, cfg string) {
 	spool := filepath.Join(t.TempDir(), "spool")
 	var spooled bool
 	var run []string
-	check := []string{"check-config"}
+	// The secret files are mounted in the pod, not here.
+	check := []string{"check-config", "--syntax-only"}
 	for _, a := range args {
 		switch {
 		case strings.HasPrefix(a, "--config.file="):
@@ -662,6 +718,10 @@ func checkBinaryAccepts(t *testing.T, w want, args []string, cfg string) {
 			check = append(check, "--spool.dir="+spool)
 		case a == "run" || a == "--once" || strings.HasPrefix(a, "--web."):
 			run = append(run, a)
+		case a == "--shard.from-hostname" || a == "--shard=$(JOB_COMPLETION_INDEX)":
+			// The pod's hostname or Job index; this machine has neither.
+			run = append(run, "--shard=1")
+			check = append(check, "--shard=1")
 		default:
 			run = append(run, a)
 			check = append(check, a)
@@ -692,13 +752,13 @@ func lastLines(s string, n int) string {
 func checkArgs(t *testing.T, mode string, args []string) {
 	t.Helper()
 	wantPrefix := []string{"run", "--once"}
-	if mode == "deployment" {
+	if mode == "deployment" || mode == "statefulset" {
 		wantPrefix = []string{"run"}
 	}
 	if len(args) < len(wantPrefix) || !cmp.Equal(args[:len(wantPrefix)], wantPrefix) {
 		t.Errorf("args = %q, want them to start with %q", args, wantPrefix)
 	}
-	if mode == "deployment" && len(args) > 1 && args[1] == "--once" {
+	if mode != "cronjob" && len(args) > 1 && args[1] == "--once" {
 		t.Errorf("daemon args contain --once: %q", args)
 	}
 	var hasConfig bool
@@ -791,7 +851,7 @@ func checkRBAC(t *testing.T, r rendered, w want, sa string) {
 	}
 	for _, rule := range flatten(got) {
 		for _, v := range rule.Verbs {
-			if v != "get" && v != "list" {
+			if v != "get" && v != "list" && (v != "watch" || w.mode == "cronjob") {
 				t.Errorf("rule %+v grants %q; liftpush only reads", rule, v)
 			}
 		}
@@ -986,7 +1046,14 @@ func TestTemplateRejects(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown mode", []string{"--set", "mode=job"}, "value must be one of 'cronjob', 'deployment'"},
+		{"unknown mode", []string{"--set", "mode=job"}, "value must be one of 'cronjob', 'deployment', 'statefulset'"},
+		// Sharding.
+		{"one claim for every shard", []string{"--set", "mode=statefulset", "--set", "spool.persistence.enabled=true", "--set", "spool.persistence.existingClaim=mine"},
+			"spool.persistence.existingClaim: in mode statefulset each shard gets its own claim"},
+		{"shard flags in extraArgs", []string{"--set", "mode=statefulset", "--set-json", `extraArgs=["--total-shards=4"]`},
+			`extraArgs: "--total-shards=4": in mode statefulset the chart sets --shard.from-hostname and --total-shards=statefulset.replicas itself`},
+		{"no replicas", []string{"--set", "mode=statefulset", "--set", "statefulset.replicas=0"}, "/statefulset/replicas"},
+		{"no shards", []string{"--set", "cronjob.shards=0"}, "/cronjob/shards"},
 		{"bare unknown resource", []string{"--set", "config.kubernetes.resources={widgets}"}, `"widgets" is not a built-in resource the chart knows`},
 		// The chart cannot expand short names without the cluster's discovery.
 		{"short name", []string{"--set", "config.kubernetes.resources={deploy}"}, `"deploy" is not a built-in resource the chart knows`},
@@ -1026,5 +1093,84 @@ func TestTemplateRejects(t *testing.T) {
 				t.Errorf("helm template %v: err = %v, want it to contain %q", tt.args, err, tt.want)
 			}
 		})
+	}
+}
+
+// checkStatefulSet: the sharded daemons. Pod i is shard i of replicas
+// (--shard.from-hostname reads the ordinal of its name), all start at once,
+// each has its own spool claim, and a drain takes one at a time.
+func checkStatefulSet(t *testing.T, r rendered, sts *appsv1.StatefulSet, w want) corev1.PodTemplateSpec {
+	t.Helper()
+	if sts.Spec.Replicas == nil || int(*sts.Spec.Replicas) != w.shards {
+		t.Errorf("replicas = %v, want %d", sts.Spec.Replicas, w.shards)
+	}
+	if sts.Spec.PodManagementPolicy != appsv1.ParallelPodManagement {
+		t.Errorf("podManagementPolicy = %q, want Parallel", sts.Spec.PodManagementPolicy)
+	}
+	args := sts.Spec.Template.Spec.Containers[0].Args
+	for _, a := range []string{"--shard.from-hostname", fmt.Sprintf("--total-shards=%d", w.shards)} {
+		if !slices.Contains(args, a) {
+			t.Errorf("args %q lack %s", args, a)
+		}
+	}
+	if sts.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyAlways {
+		t.Errorf("restartPolicy = %q, want Always", sts.Spec.Template.Spec.RestartPolicy)
+	}
+	pdbs := objectsOf[*policyv1.PodDisruptionBudget](r)
+	if len(pdbs) != 1 {
+		t.Fatalf("want 1 PodDisruptionBudget, got %d", len(pdbs))
+	}
+	pdb := pdbs[0]
+	if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 {
+		t.Errorf("PodDisruptionBudget maxUnavailable = %v, want 1", pdb.Spec.MaxUnavailable)
+	}
+	if pdb.Spec.Selector == nil || !cmp.Equal(pdb.Spec.Selector.MatchLabels, sts.Spec.Selector.MatchLabels) {
+		t.Errorf("PodDisruptionBudget selector %v, want the StatefulSet's %v", pdb.Spec.Selector, sts.Spec.Selector)
+	}
+	return sts.Spec.Template
+}
+
+// checkIndexed: a sharded CronJob runs one Indexed Job per tick, pod i as
+// shard i; an unsharded one a plain Job.
+func checkIndexed(t *testing.T, cj *batchv1.CronJob, shards int) {
+	t.Helper()
+	js := cj.Spec.JobTemplate.Spec
+	args := js.Template.Spec.Containers[0].Args
+	if shards == 0 {
+		if js.CompletionMode != nil || js.Completions != nil || js.Parallelism != nil || slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--shard") }) {
+			t.Errorf("an unsharded CronJob with completionMode %v, completions %v, parallelism %v, args %q", js.CompletionMode, js.Completions, js.Parallelism, args)
+		}
+		return
+	}
+	if js.CompletionMode == nil || *js.CompletionMode != batchv1.IndexedCompletion {
+		t.Errorf("completionMode = %v, want Indexed", js.CompletionMode)
+	}
+	if js.Completions == nil || int(*js.Completions) != shards || js.Parallelism == nil || int(*js.Parallelism) != shards {
+		t.Errorf("completions %v, parallelism %v, want %d each", js.Completions, js.Parallelism, shards)
+	}
+	for _, a := range []string{"--shard=$(JOB_COMPLETION_INDEX)", fmt.Sprintf("--total-shards=%d", shards)} {
+		if !slices.Contains(args, a) {
+			t.Errorf("args %q lack %s", args, a)
+		}
+	}
+}
+
+// TestShardedCronJobSpool: the shards of one Indexed Job share the spool
+// claim, each in its own dir, since the queue and the staleness state are
+// per shard.
+func TestShardedCronJobSpool(t *testing.T) {
+	helm := helmBinary(t)
+	r := decode(t, template(t, helm, "rel", releaseNS, "--values", "ci/cronjob-shards-values.yaml", "--set", "spool.persistence.enabled=true", "--set", "spool.persistence.accessModes={ReadWriteMany}"))
+	cj := objectsOf[*batchv1.CronJob](r)
+	if len(cj) != 1 {
+		t.Fatalf("want 1 CronJob, got %d", len(cj))
+	}
+	checkIndexed(t, cj[0], 3)
+	args := cj[0].Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args
+	if !slices.Contains(args, "--spool.dir=/var/lib/liftpush/spool/shard-$(JOB_COMPLETION_INDEX)") {
+		t.Errorf("args %q: want --spool.dir=/var/lib/liftpush/spool/shard-$(JOB_COMPLETION_INDEX)", args)
+	}
+	if pvcs := objectsOf[*corev1.PersistentVolumeClaim](r); len(pvcs) != 1 || pvcs[0].Spec.AccessModes[0] != corev1.ReadWriteMany {
+		t.Errorf("want one ReadWriteMany claim, got %v", pvcs)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/pipeline"
 )
 
@@ -27,6 +28,8 @@ func newCheckConfigCmd(app *kingpin.Application, f *flags) *checkConfigCmd {
 	cmd.Flag("probe", "After validating, make one cheap live check per configured part, in parallel, and print one line per part: OK or FAIL with the reason. Nothing is pushed: Spacelift exchanges its API key only, Kubernetes lists one item of each resource, each scrape target is fetched once, remote-write gets an empty WriteRequest, a Pushgateway GET /-/ready and /api/v1/status.").
 		BoolVar(&c.probe)
 	cmd.Flag("probe.timeout", "Time each probe may take.").Default("10s").DurationVar(&c.probeTimeout)
+	cmd.Flag("syntax-only", "Check the configuration alone, without reading the secret, CA and certificate files it names: for a config meant for another machine, such as a pod's.").
+		Action(func(*kingpin.ParseContext) error { f.over.Files = config.CheckNoFiles; return nil }).Bool()
 	return c
 }
 

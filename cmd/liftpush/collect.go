@@ -27,6 +27,8 @@ func newCollectCmd(app *kingpin.Application, f *flags) *collectCmd {
 func (c *collectCmd) name() string { return "collect" }
 
 func (c *collectCmd) exec(logger *slog.Logger) error {
+	// Nothing is pushed: a destination's secret files need not be here.
+	c.f.over.Files = config.CheckSourceFiles
 	cfg, err := c.f.load(false)
 	if err != nil {
 		return err

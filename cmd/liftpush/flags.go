@@ -15,6 +15,7 @@ import (
 type flags struct {
 	configFile string
 	over       config.Overrides
+	shard      shardFlags
 }
 
 // addConfigFlags registers --config.file and the override flags on cmd.
@@ -43,6 +44,7 @@ func (f *flags) addConfigFlags(cmd *kingpin.CmdClause) {
 		PlaceHolder("DIR").StringVar(&f.over.SpoolDir)
 	cmd.Flag("kubernetes.namespace", "Namespace to collect from. Repeatable; none: all namespaces.").
 		PlaceHolder("NAMESPACE").StringsVar(&f.over.KubernetesNamespaces)
+	f.shard.add(cmd)
 }
 
 // promexEnv maps Spacelift's exporter variables to liftpush's, so that the
@@ -80,6 +82,9 @@ func (f *flags) load(forRun bool) (*config.Config, error) {
 		}
 	}
 	if err := over.Apply(cfg); err != nil {
+		return nil, usageError{err}
+	}
+	if err := f.shard.apply(cfg); err != nil {
 		return nil, usageError{err}
 	}
 	validate := cfg.Validate

@@ -26,6 +26,7 @@ type runCmd struct {
 	webConfig string
 	web       web.Options
 	hup       chan os.Signal
+	watch     bool
 }
 
 func newRunCmd(app *kingpin.Application, f *flags) *runCmd {
@@ -35,6 +36,8 @@ func newRunCmd(app *kingpin.Application, f *flags) *runCmd {
 	cmd.Flag("once", "Run one cycle and exit.").BoolVar(&c.once)
 	cmd.Flag("web.listen-address", "Address to serve /metrics, /-/healthy, /-/ready and /-/reload on, e.g. :9555. Repeatable. Off by default; not with --once.").
 		PlaceHolder("ADDR").StringsVar(&c.listen)
+	cmd.Flag("kubernetes.watch", "The daemon keeps the Kubernetes objects in caches that watches keep current, instead of listing them every cycle; --no-kubernetes.watch lists, for a Role that grants list but not watch. A --once run always lists.").
+		Default("true").BoolVar(&c.watch)
 	cmd.Flag("web.config.file", "exporter-toolkit web configuration file for TLS and basic auth on the listener.").
 		PlaceHolder("FILE").StringVar(&c.webConfig)
 	d := web.DefaultOptions
@@ -98,6 +101,7 @@ func (c *runCmd) exec(logger *slog.Logger) error {
 		closePipeline(context.Background(), p, cfg, logger)
 		return usageError{err}
 	}
+	d.NoWatch = !c.watch
 	if len(c.listen) > 0 {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), p.Metrics())

@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/relabel"
 	"go.yaml.in/yaml/v2"
+
+	"github.com/liftpush/liftpush/internal/metric"
 )
 
 // Config is the whole file. Pointers and slices left nil mean "not
@@ -36,6 +38,10 @@ type Config struct {
 	Spool         SpoolConfig          `yaml:"spool"`
 
 	ServerBlocks `yaml:",inline"`
+
+	// Files says which of the files the config names Validate reads
+	// (files.go); all of them unless a command says otherwise.
+	Files FileCheck `yaml:"-"`
 }
 
 // GlobalConfig holds what applies to every collector and destination.
@@ -56,6 +62,9 @@ type GlobalConfig struct {
 	// intervalFromSchedule is set when ScrapeInterval was taken from an
 	// "@every" schedule rather than written as scrape_interval.
 	intervalFromSchedule bool
+	// Shard and TotalShards split the work between replicas (shard.go).
+	Shard       int `yaml:"shard"`
+	TotalShards int `yaml:"total_shards"`
 }
 
 // DefaultGlobalConfig is used for a file without a global block, and for runs
@@ -65,6 +74,7 @@ var DefaultGlobalConfig = GlobalConfig{
 	Schedule:        "@every 1m",
 	CycleTimeout:    model.Duration(50 * time.Second),
 	ShutdownTimeout: model.Duration(10 * time.Second),
+	TotalShards:     1,
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -179,8 +189,17 @@ func (c *Config) SetDirectory(dir string) {
 // Validate checks the whole configuration after flags were applied. Errors
 // name the key as a path (remote_write[0].url) and say how to fix it.
 // It only reads: neither the config nor the disk is changed, so
-// check-config can run anywhere. Defaults are SetDefaults' job.
+// check-config can run anywhere. It does read the files the config names
+// (files.go): a missing secret or CA is a config error, not a failure of
+// every cycle. Defaults are SetDefaults' job.
 func (c *Config) Validate() error {
+	errs := c.validate()
+	errs = append(errs, c.checkFiles()...)
+	return errors.Join(errs...)
+}
+
+// validate is Validate without the files: the checks of the config alone.
+func (c *Config) validate() []error {
 	var errs []error
 	if c.Global.Job == "" {
 		errs = append(errs, errors.New(`global.job: must not be empty; it becomes the job label of the built-in collectors' series (default "liftpush")`))
@@ -194,6 +213,9 @@ func (c *Config) Validate() error {
 	if err := c.Spool.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.Global.validateShard(); err != nil {
+		errs = append(errs, err)
+	}
 	if _, err := ParseSchedule(c.Global.Schedule); err != nil {
 		errs = append(errs, err)
 	}
@@ -204,6 +226,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Global.validatePrometheus()...)
 	errs = append(errs, c.ServerBlocks.validate()...)
+	errs = append(errs, c.validateLabelLimits()...)
 	errs = append(errs, c.validateScrape()...)
 	for i, rw := range c.RemoteWrite {
 		if err := rw.Validate(); err != nil {
@@ -226,7 +249,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, prefixEach(fmt.Sprintf("pushgateway[%d]: ", i), err))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // What a run without a source or a destination is told.
@@ -263,13 +286,13 @@ func (c *Config) HasDestination() bool {
 
 func checkLabel(name, value string) error {
 	if !model.LegacyValidation.IsValidLabelName(name) {
-		return fmt.Errorf("%q is not a valid label name; use letters, digits and underscores, not starting with a digit", name)
+		return fmt.Errorf("%s is not a valid label name; use letters, digits and underscores, not starting with a digit", metric.Quote(name))
 	}
 	if strings.HasPrefix(name, "__") {
-		return fmt.Errorf("label name %q is reserved (names starting with __ are internal)", name)
+		return fmt.Errorf("label name %s is reserved (names starting with __ are internal)", metric.Quote(name))
 	}
 	if value == "" {
-		return fmt.Errorf("label %q has an empty value; an empty value means no label, drop the key instead", name)
+		return fmt.Errorf("label %s has an empty value; an empty value means no label, drop the key instead", metric.Quote(name))
 	}
 	return nil
 }
@@ -293,10 +316,18 @@ func (c *Config) Warnings() []string {
 }
 
 // String renders the configuration as YAML with every secret shown as
-// <secret> (prometheus/common config.Secret does the redaction).
+// <secret> (prometheus/common config.Secret does the redaction), and what
+// may hold one without being a Secret redacted too (redact.go).
 func (c *Config) String() string {
 	b, err := yaml.Marshal(c)
 	if err != nil {
+		return fmt.Sprintf("<error rendering config: %s>", err)
+	}
+	var doc yaml.MapSlice
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return fmt.Sprintf("<error rendering config: %s>", err)
+	}
+	if b, err = yaml.Marshal(redactTree(doc)); err != nil {
 		return fmt.Sprintf("<error rendering config: %s>", err)
 	}
 	return string(b)

@@ -150,16 +150,19 @@ func TestBadConfigs(t *testing.T) {
 		"rw-empty-entry.bad.yml": `scrape_configs[0]: empty entry; fill it in or remove the lone "-"` + lineBreak +
 			`remote_write[1]: empty entry; fill it in or remove the lone "-"`,
 		// Decoding stops at the scrape job, as Prometheus' decoder does.
-		"rw-empty-relabel-rule.bad.yml":    `parsing YAML: scrape_configs (job "a"): metric_relabel_configs[0]: empty rule; fill it in or remove the lone "-"`,
-		"rw-two-credentials.bad.yml":       `remote_write[0]: basic_auth, sigv4: ` + oneCredential,
-		"rw-three-credentials.bad.yml":     `remote_write[0]: authorization, azuread, google_iam: ` + oneCredential,
-		"rw-refused-key.bad.yml":           `remote_write[0]: authorization.credentials_ref: "vault-token" names a secret manager's secret, and liftpush has none; use authorization.credentials_file instead`,
-		"rw-sigv4-half-keys.bad.yml":       `remote_write[0]: sigv4: access_key and secret_key go together: set both, or neither to use the AWS default credential chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, IRSA's web identity token, the instance role)`,
-		"rw-sigv4-external-id.bad.yml":     `remote_write[0]: sigv4: external_id can only be used with role_arn`,
-		"rw-azuread-no-method.bad.yml":     `remote_write[0]: azuread: no way to get a token; set one of managed_identity, workload_identity, oauth, sdk or certificate`,
-		"rw-azuread-bad-cloud.bad.yml":     `remote_write[0]: azuread.cloud: unknown cloud "AzureMoon"; use AzurePublic (the default), AzureChina or AzureGovernment`,
-		"rw-azuread-two-methods.bad.yml":   `remote_write[0]: azuread.managed_identity, azuread.sdk: only one way to get a token may be set; keep one`,
-		"rw-azuread-bad-client-id.bad.yml": `remote_write[0]: azuread.managed_identity.client_id: "not-a-uuid" is not a UUID; set the user-assigned identity's client ID, or remove it for the system-assigned identity`,
+		"rw-empty-relabel-rule.bad.yml": `parsing YAML: scrape_configs (job "a"): metric_relabel_configs[0]: empty rule; fill it in or remove the lone "-"`,
+		"rw-two-credentials.bad.yml":    `remote_write[0]: basic_auth, sigv4: ` + oneCredential,
+		"rw-three-credentials.bad.yml":  `remote_write[0]: authorization, azuread, google_iam: ` + oneCredential,
+		"rw-refused-key.bad.yml":        `remote_write[0]: authorization.credentials_ref: "vault-token" names a secret manager's secret, and liftpush has none; use authorization.credentials_file instead`,
+		// The URL's user info silently won over basic_auth (issue 22).
+		"rw-userinfo-and-basic-auth.bad.yml":    `remote_write[0]: url and basic_auth: the URL carries a user and password and basic_auth sets credentials too, and only one would be sent; remove the user info from url, or remove basic_auth`,
+		"rw-userinfo-and-authorization.bad.yml": `remote_write[0]: url and authorization: the URL carries a user and password and authorization sets credentials too, and only one would be sent; remove the user info from url, or remove authorization`,
+		"rw-sigv4-half-keys.bad.yml":            `remote_write[0]: sigv4: access_key and secret_key go together: set both, or neither to use the AWS default credential chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, IRSA's web identity token, the instance role)`,
+		"rw-sigv4-external-id.bad.yml":          `remote_write[0]: sigv4: external_id can only be used with role_arn`,
+		"rw-azuread-no-method.bad.yml":          `remote_write[0]: azuread: no way to get a token; set one of managed_identity, workload_identity, oauth, sdk or certificate`,
+		"rw-azuread-bad-cloud.bad.yml":          `remote_write[0]: azuread.cloud: unknown cloud "AzureMoon"; use AzurePublic (the default), AzureChina or AzureGovernment`,
+		"rw-azuread-two-methods.bad.yml":        `remote_write[0]: azuread.managed_identity, azuread.sdk: only one way to get a token may be set; keep one`,
+		"rw-azuread-bad-client-id.bad.yml":      `remote_write[0]: azuread.managed_identity.client_id: "not-a-uuid" is not a UUID; set the user-assigned identity's client ID, or remove it for the system-assigned identity`,
 		"rw-bad-queue-keys.bad.yml": `remote_write[0]: metadata_config.send_interval: must be positive when send is true, got 0s; e.g. 1m` + lineBreak +
 			`remote_write[0]: metadata_config.max_samples_per_send: must be positive when send is true, got 0; e.g. 2000` + lineBreak +
 			`remote_write[0]: queue_config.min_shards: 5 is more than max_shards 4; lower min_shards or raise max_shards (liftpush's max_shards defaults to 4, Prometheus' to 50)` + lineBreak +
@@ -216,6 +219,7 @@ func TestBadConfigs(t *testing.T) {
 			}
 			cfg, err := Load(b)
 			if err == nil {
+				cfg.SetDirectory("testdata")
 				err = cfg.Validate()
 			}
 			if err == nil {

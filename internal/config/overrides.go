@@ -28,6 +28,9 @@ type Overrides struct {
 	Kubeconfig           string
 	KubernetesNamespaces []string
 	SpoolDir             string
+	// Files, when not CheckAllFiles, sets Config.Files: the command reads
+	// fewer files (collect, check-config --syntax-only).
+	Files FileCheck
 }
 
 // Apply merges the overrides into c. Repeatable URL flags add destinations
@@ -35,6 +38,9 @@ type Overrides struct {
 // the added entries need (SetDefaults), even when some flag was wrong.
 func (o Overrides) Apply(c *Config) error {
 	var errs []error
+	if o.Files != CheckAllFiles {
+		c.Files = o.Files
+	}
 	for _, u := range o.RemoteWriteURLs {
 		rw, err := NewRemoteWrite(u)
 		if err != nil {

@@ -17,7 +17,7 @@ func TestBinaryCheckConfigProviders(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	for fixture, want := range map[string]string{
-		"rw-grafana-cloud.good.yml":           "password_file: /etc/liftpush/secrets/grafana-cloud-token",
+		"rw-grafana-cloud.good.yml":           "/secrets/grafana-cloud-token\n",
 		"rw-amp-sigv4.good.yml":               "sigv4:\n    region: us-east-1",
 		"rw-amp-role.good.yml":                "role_arn: arn:aws:iam::123456789012:role/amp-remote-write",
 		"rw-azure-monitor.good.yml":           "managed_identity:\n      client_id: 00000000-1111-2222-3333-444444444444",
@@ -31,7 +31,12 @@ func TestBinaryCheckConfigProviders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			file := filepath.Join(t.TempDir(), "liftpush.yml")
+			// The fixture's secret files go along: check-config reads them.
+			dir := t.TempDir()
+			if err := os.CopyFS(filepath.Join(dir, "secrets"), os.DirFS("testdata/secrets")); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(dir, "liftpush.yml")
 			doc := string(b) + "scrape_configs: [{job_name: app, static_configs: [{targets: ['app:8080']}]}]\n"
 			if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 				t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
+
+	"github.com/liftpush/liftpush/internal/metric"
 )
 
 // Pushgateway request methods (DESIGN.md section 5).
@@ -129,7 +131,7 @@ func (c *PushgatewayConfig) Validate(global GlobalConfig) error {
 	for _, name := range slices.Sorted(maps.Keys(c.Grouping)) {
 		value := c.Grouping[name]
 		if slices.Contains(reservedGrouping, name) {
-			errs = append(errs, fmt.Errorf("grouping: label %q is set by liftpush (job and collector for built-in collectors, job and instance for scrape targets); use job: to change the job, or another label name", name))
+			errs = append(errs, fmt.Errorf("grouping: label %s is set by liftpush (job and collector for built-in collectors, job and instance for scrape targets); use job: to change the job, or another label name", metric.Quote(name)))
 			continue
 		}
 		if err := checkLabel(name, value); err != nil {
@@ -140,10 +142,23 @@ func (c *PushgatewayConfig) Validate(global GlobalConfig) error {
 		// key's value; a different external label would be silently
 		// replaced, so refuse the ambiguity up front.
 		if ext, ok := global.ExternalLabels[name]; ok && ext != value {
-			errs = append(errs, fmt.Errorf("grouping: label %q=%q collides with global.external_labels %q=%q; the Pushgateway would overwrite one with the other, use the same value or drop one", name, value, name, ext))
+			errs = append(errs, fmt.Errorf("grouping: label %s=%s collides with global.external_labels %s=%s; the Pushgateway would overwrite one with the other, use the same value or drop one", metric.Quote(name), metric.Quote(value), metric.Quote(name), metric.Quote(ext)))
 		}
 	}
 	if err := validateHTTPClient(c.HTTPClientConfig); err != nil {
+		errs = append(errs, err)
+	}
+	var set []string
+	if c.HTTPClientConfig.BasicAuth != nil {
+		set = append(set, "basic_auth")
+	}
+	if c.HTTPClientConfig.Authorization != nil || c.HTTPClientConfig.BearerToken != "" || c.HTTPClientConfig.BearerTokenFile != "" {
+		set = append(set, "authorization")
+	}
+	if c.HTTPClientConfig.OAuth2 != nil {
+		set = append(set, "oauth2")
+	}
+	if err := userinfoConflict(c.URL, set); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

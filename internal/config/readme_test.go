@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -46,7 +47,8 @@ func TestReadmeReceiverBlocks(t *testing.T) {
 		}
 		cfg, err := Load([]byte(block))
 		if err == nil {
-			err = cfg.Validate()
+			// The secret files are the reader's, not this machine's.
+			err = errors.Join(cfg.validate()...)
 		}
 		if err != nil {
 			t.Errorf("block %d does not load: %v\n%s", i, err, block)

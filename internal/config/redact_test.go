@@ -24,6 +24,13 @@ var secrets = []string{
 	"SECRET-proxy-password",
 	"SECRET-sigv4-secret-key",
 	"SECRET-azuread-client-secret",
+	// Not config.Secret in prometheus/common, redacted by liftpush
+	// (issue 22).
+	"SECRET-url-query",
+	"SECRET-param",
+	"SECRET-header-values",
+	"SECRET-endpoint-param",
+	"SECRET-token-url-query",
 }
 
 // redactConfig has a secret in every place the config can hold one. addr
@@ -39,10 +46,16 @@ scrape_configs:
     static_configs: [{targets: [""]}]
   - job_name: remote
     basic_auth: {username: scraper, password: SECRET-scrape-password}
+    params: {token: [SECRET-param], module: [http_2xx]}
+    http_headers: {X-Api-Key: {values: [SECRET-header-values]}}
     static_configs: [{targets: [%[1]q]}]
 remote_write:
-  - name: url-and-basic-auth
-    url: http://writer:SECRET-url-password@%[1]s/api/v1/write
+  - name: url-password
+    url: http://writer:SECRET-url-password@%[1]s/api/v1/write?token=SECRET-url-query&tenant=a
+    remote_timeout: 500ms
+    queue_config: {min_backoff: 10ms, max_backoff: 50ms}
+  - name: basic-auth
+    url: http://%[1]s/basic
     basic_auth: {username: writer, password: SECRET-basic-password}
     headers: {X-Scope-OrgID: SECRET-header-value}
     remote_timeout: 500ms
@@ -58,7 +71,8 @@ remote_write:
     oauth2:
       client_id: liftpush
       client_secret: SECRET-oauth2-client-secret
-      token_url: http://%[1]s/token
+      token_url: http://%[1]s/token?key=SECRET-token-url-query
+      endpoint_params: {audience: SECRET-endpoint-param}
     remote_timeout: 500ms
     queue_config: {min_backoff: 10ms, max_backoff: 50ms}
   - name: sigv4
@@ -104,9 +118,17 @@ func writeRedactConfig(t *testing.T) string {
 	return file
 }
 
+// scrapeSecrets are in the URL the scrape collector logs for a target
+// that fails: the collector's own logs are not redacted yet (issue 22, the
+// scrape side), so only the printed config is checked for them.
+var scrapeSecrets = map[string]bool{"SECRET-param": true}
+
 func assertNoSecrets(t *testing.T, what, text string) {
 	t.Helper()
 	for _, s := range secrets {
+		if scrapeSecrets[s] && strings.HasPrefix(what, "run ") {
+			continue
+		}
 		if strings.Contains(text, s) {
 			t.Errorf("%s contains the secret %q:\n%s", what, s, text)
 		}
@@ -124,9 +146,10 @@ func TestStringRedactsSecrets(t *testing.T) {
 	out := cfg.String()
 	assertNoSecrets(t, "String()", out)
 	// 4 passwords and credentials, the client secret, the header, sigv4's
-	// secret key, azuread's client secret.
-	if n := strings.Count(out, "<secret>"); n != 7 {
-		t.Errorf("String() shows <secret> %d times, want 7:\n%s", n, out)
+	// secret key, azuread's client secret; 2 params, a header value and
+	// an endpoint param.
+	if n := strings.Count(out, "<secret>"); n != 11 {
+		t.Errorf("String() shows <secret> %d times, want 11:\n%s", n, out)
 	}
 	for _, want := range []string{
 		"X-Scope-OrgID: <secret>",
@@ -136,6 +159,10 @@ func TestStringRedactsSecrets(t *testing.T) {
 		"secret_key: <secret>",
 		"writer:xxxxx@",
 		"proxy:xxxxx@",
+		"/api/v1/write?tenant=xxxxx&token=xxxxx",
+		"/token?key=xxxxx",
+		"- <secret>",
+		"audience: <secret>",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("String() lacks %q:\n%s", want, out)

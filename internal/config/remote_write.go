@@ -9,6 +9,8 @@ import (
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/relabel"
+
+	"github.com/liftpush/liftpush/internal/metric"
 )
 
 // Remote-write protobuf messages (DESIGN.md section 5).
@@ -182,7 +184,7 @@ func (c *RemoteWriteConfig) Validate() error {
 			errs = append(errs, fmt.Errorf("headers_from_labels: %q is set by liftpush and cannot come from a label", h))
 		}
 		if !model.UTF8Validation.IsValidLabelName(l) || l == model.MetricNameLabel {
-			errs = append(errs, fmt.Errorf("headers_from_labels: %s: %q is not a label name; give the label whose value the header takes, e.g. {X-Scope-OrgID: team}", h, l))
+			errs = append(errs, fmt.Errorf("headers_from_labels: %s: %s is not a label name; give the label whose value the header takes, e.g. {X-Scope-OrgID: team}", metric.Cut(h), metric.Quote(l)))
 		}
 	}
 	for i, rc := range c.WriteRelabelConfigs {

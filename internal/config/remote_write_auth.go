@@ -97,6 +97,9 @@ func (c *RemoteWriteConfig) validateAuth() []error {
 		}
 	}
 	var errs []error
+	if err := userinfoConflict(c.URL, set); err != nil {
+		errs = append(errs, err)
+	}
 	if len(set) > 1 {
 		errs = append(errs, fmt.Errorf("%s: only one kind of credentials may be set (one of basic_auth, authorization, oauth2, sigv4, azuread or google_iam); keep the one the receiver expects", strings.Join(set, ", ")))
 	}
@@ -111,6 +114,18 @@ func (c *RemoteWriteConfig) validateAuth() []error {
 		}
 	}
 	return errs
+}
+
+// userinfoConflict refuses a URL with a user (and password) together with
+// credentials set by key: Go's HTTP client sends the URL's user info as
+// basic auth only when nothing else set Authorization, so one of the two
+// was silently ignored (issue 22). The URL is not echoed: it holds a
+// password.
+func userinfoConflict(u *commoncfg.URL, keys []string) error {
+	if u == nil || u.URL == nil || u.User == nil || len(keys) == 0 {
+		return nil
+	}
+	return fmt.Errorf("url and %s: the URL carries a user and password and %s sets credentials too, and only one would be sent; remove the user info from url, or remove %s", keys[0], keys[0], keys[0])
 }
 
 func (c *SigV4Config) validate() error {

@@ -21,6 +21,7 @@ func loadAndValidate(t *testing.T, name string) string {
 	if err != nil {
 		return err.Error()
 	}
+	cfg.SetDirectory("testdata")
 	if err := cfg.Validate(); err != nil {
 		return err.Error()
 	}
@@ -50,7 +51,7 @@ func TestSpaceliftConfigBad(t *testing.T) {
 		"spacelift-query.bad.yml":       `spacelift: endpoint: "https://acme.app.spacelift.io/?x=1" must not have a query or fragment; liftpush posts to <endpoint>/graphql`,
 		"spacelift-no-key-id.bad.yml":   `spacelift: api_key_id: missing; set the ID of a Spacelift API key (--spacelift.api-key-id, LIFTPUSH_SPACELIFT_API_KEY_ID or SPACELIFT_PROMEX_API_KEY_ID)`,
 		"spacelift-no-secret.bad.yml":   `spacelift: api_key_secret_file: missing; set api_key_secret_file (--spacelift.api-key-secret-file, LIFTPUSH_SPACELIFT_API_KEY_SECRET_FILE) to a file holding the API key secret, or api_key_secret (LIFTPUSH_SPACELIFT_API_KEY_SECRET)`,
-		"spacelift-two-secrets.bad.yml": `spacelift: api_key_secret and api_key_secret_file ("/etc/liftpush/spacelift/secret") are both set; keep only one, preferably api_key_secret_file`,
+		"spacelift-two-secrets.bad.yml": `spacelift: api_key_secret and api_key_secret_file ("testdata/secrets/spacelift/secret") are both set; keep only one, preferably api_key_secret_file`,
 		"spacelift-timeout.bad.yml":     `spacelift: timeout: must be positive, got 0s; the default is 10s`,
 		"spacelift-unknown-key.bad.yml": `parsing YAML: line 3: unknown key "api_key"`,
 	}

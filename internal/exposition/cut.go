@@ -30,6 +30,11 @@ func (s *streamer) next() (cut int, st famState, last bool, err error) {
 			s.n = pos // drop the partial record; run returns the read error
 			break
 		}
+		if err != nil && pos > 0 {
+			// Parse the records before this one first; the next chunk
+			// starts with it and fails.
+			break
+		}
 		if err != nil {
 			return 0, st, false, err
 		}
@@ -110,7 +115,7 @@ func (s *streamer) scan(pos int) (record, error) {
 			if nl := bytes.IndexByte(s.buf[pos:pos+s.cfg.maxRecord], '\n'); nl >= 0 {
 				return record{end: pos + nl + 1, kind: recBroken}, nil
 			}
-			return record{}, fmt.Errorf("line %d: longer than %d bytes", s.line+bytes.Count(s.buf[:pos], []byte{'\n'}), s.cfg.maxRecord)
+			return record{}, fmt.Errorf("line %d: longer than the limit of %d bytes for one record", s.line+bytes.Count(s.buf[:pos], []byte{'\n'}), s.cfg.maxRecord)
 		}
 		if s.eof {
 			return record{}, errTruncated

@@ -48,6 +48,11 @@ type ParseOptions struct {
 	ConvertClassicHistogramsToNHCB bool
 	// Exemplars keeps the exemplars of OpenMetrics and protobuf input.
 	Exemplars bool
+	// BodySizeLimit, when positive, is the most bytes the input may have
+	// (Prometheus' body_size_limit): a longer one fails with an error
+	// wrapping ErrBodySizeLimit. ParseStream emits the families of the
+	// records before the limit first, as after any read error.
+	BodySizeLimit int64
 }
 
 // Stats counts what Parse read.
@@ -61,8 +66,14 @@ type Stats struct {
 // protobuf format (chosen by contentType, like Prometheus' scrape loop) and
 // calls emit for every family, in input order. emit takes ownership of the
 // family. Parse never panics on malformed input; it returns an error naming
-// what was wrong, after having emitted the families before the error.
+// what was wrong, after having emitted the families before the error. A
+// label name or value longer than metric.MaxLabelBytes is such an error,
+// wrapping metric.ErrLabelTooLong. Errors quote input cut to a few hundred
+// bytes (metric.Quote).
 func Parse(b []byte, contentType string, opts ParseOptions, emit func(metric.Family) error) (Stats, error) {
+	if opts.BodySizeLimit > 0 && int64(len(b)) > opts.BodySizeLimit {
+		return Stats{}, bodySizeError(opts.BodySizeLimit)
+	}
 	p, err := newParser(b, contentType, opts)
 	if err != nil {
 		return Stats{}, err
@@ -100,7 +111,20 @@ func textparseOptions(opts ParseOptions) textparse.ParserOptions {
 func newParser(b []byte, contentType string, opts ParseOptions) (textparse.Parser, error) {
 	p, err := textparse.New(b, contentType, labels.NewSymbolTable(), textparseOptions(opts))
 	if p == nil {
-		return nil, fmt.Errorf("unsupported content type %q: %w", contentType, err)
+		return nil, fmt.Errorf("unsupported content type %s: %w", metric.Quote(contentType), err)
+	}
+	// The label limit is checked before textparse builds labels: the
+	// protobuf parser builds them inside Next, and so does the NHCB parser
+	// when it collects a histogram's buckets; exemplars have labels of
+	// their own. Elsewhere parseWith checks each series' text.
+	var lerr error
+	if _, ok := p.(*textparse.ProtobufParser); ok {
+		lerr = checkProtoLabels(b)
+	} else if opts.ConvertClassicHistogramsToNHCB || opts.Exemplars {
+		lerr = checkBodyText(b)
+	}
+	if lerr != nil {
+		return nil, fmt.Errorf("parsing exposition: %w", lerr)
 	}
 	return p, nil
 }
@@ -123,6 +147,9 @@ func parseWith(p textparse.Parser, opts ParseOptions, emit func(metric.Family) e
 		lset    labels.Labels
 		lb      = labels.NewBuilder(labels.EmptyLabels())
 		ex      exemplar.Exemplar
+		// The protobuf parser's labels were checked before it started
+		// (newParser); its Series text is no exposition text.
+		_, proto = p.(*textparse.ProtobufParser)
 	)
 	flush := func() error {
 		if !started || len(cur.Samples) == 0 {
@@ -153,7 +180,7 @@ func parseWith(p textparse.Parser, opts ParseOptions, emit func(metric.Family) e
 			if ferr := flush(); ferr != nil {
 				return st, ferr
 			}
-			return st, fmt.Errorf("parsing exposition: %w", err)
+			return st, fmt.Errorf("parsing exposition: %w", parseError{err})
 		}
 		switch et {
 		case textparse.EntryType:
@@ -176,24 +203,32 @@ func parseWith(p textparse.Parser, opts ParseOptions, emit func(metric.Family) e
 			cur.Unit = string(unit)
 		case textparse.EntrySeries, textparse.EntryHistogram:
 			var (
-				s  metric.Sample
-				ts *int64
+				s      metric.Sample
+				ts     *int64
+				series []byte
 			)
 			if et == textparse.EntrySeries {
-				_, ts, s.Value = p.Series()
+				series, ts, s.Value = p.Series()
 			} else {
 				var (
-					series []byte
-					h      *histogram.Histogram
-					fh     *histogram.FloatHistogram
-					err    error
+					h   *histogram.Histogram
+					fh  *histogram.FloatHistogram
+					err error
 				)
 				series, ts, h, fh = p.Histogram()
 				if s.Extra, err = newHistogramExtra(h, fh); err != nil {
 					if ferr := flush(); ferr != nil {
 						return st, ferr
 					}
-					return st, fmt.Errorf("parsing exposition: native histogram %s: %w", series, err)
+					return st, fmt.Errorf("parsing exposition: native histogram %s: %w", metric.Quote(series), err)
+				}
+			}
+			if !proto {
+				if err := checkSeriesText(series); err != nil {
+					if ferr := flush(); ferr != nil {
+						return st, ferr
+					}
+					return st, fmt.Errorf("parsing exposition: series %s: %w", metric.Quote(series), err)
 				}
 			}
 			p.Labels(&lset)
@@ -208,7 +243,7 @@ func parseWith(p textparse.Parser, opts ParseOptions, emit func(metric.Family) e
 				if ferr := flush(); ferr != nil {
 					return st, ferr
 				}
-				return st, fmt.Errorf("parsing exposition: series %s has no metric name", lset.String())
+				return st, fmt.Errorf("parsing exposition: series %s has no metric name", metric.Cut(lset.String()))
 			}
 			if !started || !belongs(cur.Name, name) {
 				if err := begin(name); err != nil {

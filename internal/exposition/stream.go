@@ -54,6 +54,12 @@ type streamConfig struct {
 // up over the chunks. A parse error is returned, after the families before
 // it were emitted, prefixed with the number of the line it is on; an error
 // returned by emit is returned as is.
+//
+// With opts.BodySizeLimit set, r holding more bytes than that is an error
+// wrapping ErrBodySizeLimit, returned after the families of the records
+// before the limit; r is never read much past it. A caller that must not
+// keep part of a body (a scrape, which fails the target) collects the
+// families and drops them on error.
 func ParseStream(r io.Reader, contentType string, opts ParseOptions, emit func(metric.Family) error) (Stats, error) {
 	return parseStream(r, contentType, opts, streamConfig{chunk: streamChunk, maxRecord: streamMaxRecord}, emit)
 }
@@ -83,6 +89,11 @@ func formatOf(contentType string) streamFormat {
 }
 
 func parseStream(r io.Reader, contentType string, opts ParseOptions, cfg streamConfig, emit func(metric.Family) error) (Stats, error) {
+	if opts.BodySizeLimit > 0 {
+		r = &limitReader{r: r, limit: opts.BodySizeLimit, left: opts.BodySizeLimit}
+		// Parse need not count the chunks again.
+		opts.BodySizeLimit = 0
+	}
 	f := formatOf(contentType)
 	switch f {
 	case formatUnsupported:

@@ -402,7 +402,7 @@ func TestParseStreamLongRecord(t *testing.T) {
 		body    string
 		wantErr string
 	}{
-		{name: "line without newline", body: "a 1\n" + strings.Repeat("x", 100) + " 1\n", wantErr: "line 2: longer than 64 bytes"},
+		{name: "line without newline", body: "a 1\n" + strings.Repeat("x", 100) + " 1\n", wantErr: "line 2: longer than the limit of 64 bytes for one record"},
 		// An unterminated quote is cut at its first newline, where Parse
 		// fails.
 		{name: "stray quote", body: "a 1\nb{x=\"1} 2\n" + strings.Repeat("c 3\n", 30), wantErr: "line 2: parsing exposition: "},
@@ -494,18 +494,23 @@ func TestParseStreamTricky(t *testing.T) {
 }
 
 // FuzzParseStream checks that chunking is invisible: whatever Parse makes of
-// the whole input, parseStream makes of it in chunks of any size.
+// the whole input, parseStream makes of it in chunks of any size. Some
+// inputs have a byte repeated up to 1 MiB, records far longer than a chunk
+// (streamMaxRecord, where the two differ on purpose, is
+// TestParseLabelOverLimit's).
 func FuzzParseStream(f *testing.F) {
 	for _, tc := range streamCases {
 		if len(tc.body) < 2000 {
-			f.Add([]byte(tc.body), tc.contentType == ctOpenMetrics, uint16(7))
+			f.Add([]byte(tc.body), tc.contentType == ctOpenMetrics, uint16(7), uint16(0), uint8(0))
 		}
 	}
 	for _, tc := range trickyInputs {
-		f.Add([]byte(tc.body), tc.om, uint16(3))
+		f.Add([]byte(tc.body), tc.om, uint16(3), uint16(0), uint8(0))
 	}
-	f.Fuzz(func(t *testing.T, body []byte, om bool, chunk uint16) {
-		checkStream(t, body, om, int(chunk)%4096+1)
+	f.Add([]byte("a 1\nb{x=\"1\"} 1\nc 1\n"), false, uint16(100), uint16(9), uint8(4))
+	f.Add([]byte("a 1\nb{x=\"1\"} 1\nc 1\n# EOF\n"), true, uint16(100), uint16(9), uint8(3))
+	f.Fuzz(func(t *testing.T, body []byte, om bool, chunk uint16, at uint16, size uint8) {
+		checkStream(t, inflate(body, at, size, 1<<20), om, int(chunk)%4096+1)
 	})
 }
 
@@ -538,6 +543,8 @@ func checkStream(t *testing.T, body []byte, om bool, size int) {
 
 func compareStream(t *testing.T, chunk int, want, got parseResult) {
 	t.Helper()
+	checkErrorLen(t, want.err)
+	checkErrorLen(t, got.err)
 	if (want.err == nil) != (got.err == nil) {
 		t.Fatalf("chunk %d: Parse error %v, parseStream error %v", chunk, want.err, got.err)
 	}

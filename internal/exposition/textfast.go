@@ -36,7 +36,10 @@ func parseText(b []byte, opts ParseOptions) (fams []metric.Family, st Stats, ok 
 }
 
 func newTextParser(b []byte, opts ParseOptions) *textParser {
-	return &textParser{b: b, opts: opts, typ: model.MetricTypeUnknown}
+	// The dedupelabels build needs a symbol table; the default one ignores
+	// it.
+	sb := labels.NewScratchBuilderWithSymbolTable(labels.NewSymbolTable(), 16)
+	return &textParser{b: b, opts: opts, typ: model.MetricTypeUnknown, sb: sb}
 }
 
 // streamCut is a place to end a chunk at: before a family's metadata
@@ -213,6 +216,9 @@ func (p *textParser) sample() bool {
 	b := p.b
 	rec := p.pos
 	n := nameLen(b[p.pos:], true)
+	if n > metric.MaxLabelBytes {
+		return false // textparse's reading says what is too long
+	}
 	name := b[p.pos : p.pos+n]
 	p.pos += n
 	p.ls = append(p.ls[:0], labels.Label{Name: model.MetricNameLabel, Value: yolo(name)})

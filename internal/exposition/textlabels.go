@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/liftpush/liftpush/internal/metric"
 )
 
 // labels reads the label pairs after "{" up to and including "}". As in
@@ -61,6 +63,9 @@ func (p *textParser) labels() bool {
 			return false
 		}
 		val := b[start:p.pos]
+		if n > metric.MaxLabelBytes || len(val) > metric.MaxLabelBytes {
+			return false // textparse's reading says what is too long
+		}
 		p.pos++
 		if high && !utf8.Valid(val) {
 			return false

@@ -69,7 +69,7 @@ func (p *Pipeline) build(cfg *config.Config) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &built{cfg: cfg, set: cs, collectors: cs.All()}
+	b := &built{cfg: cfg, set: cs, collectors: ownCollectors(cs.All(), ownerOf(cfg))}
 	if p.opts.Destinations != nil {
 		b.destinations = p.opts.Destinations
 		return b, nil
@@ -78,6 +78,7 @@ func (p *Pipeline) build(cfg *config.Config) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
+	shardGrouping(cfg)
 	env := sinkEnv{logger: p.logger, userAgent: p.opts.UserAgent, spool: sp}
 	for _, key := range slices.Sorted(maps.Keys(sinks)) {
 		err := sinks[key].each(cfg, env, func(e any, build func() (push.Destination, error)) error {
@@ -160,6 +161,8 @@ func (p *Pipeline) apply(b *built) {
 	}
 	p.built = b
 	p.collectors = b.collectors
+	p.shard = ownerOf(b.cfg)
+	setShard(p.collectors, p.shard)
 	p.destinations = b.destinations
 	p.job = g.Job
 	p.externalLabels = labels.FromMap(g.ExternalLabels)

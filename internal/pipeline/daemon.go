@@ -26,6 +26,9 @@ type Daemon struct {
 	// Load re-reads and validates the configuration (file, flags,
 	// environment); nil refuses reloads.
 	Load func() (*config.Config, error)
+	// NoWatch keeps collectors fetching everything every cycle instead of
+	// watching (watch.go): where RBAC grants list but not watch.
+	NoWatch bool
 
 	// build turns a loaded configuration into what Apply takes; tests
 	// replace it to reload into fakes.
@@ -115,7 +118,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 		done   chan struct{} // non-nil while a cycle runs
 		grace  time.Duration // the running cycle's shutdown_timeout
 		staged *built
+		watch  = watches{} // watch.go
 	)
+	syncWatch := func() {
+		if !d.NoWatch {
+			watch.sync(ctx, p.collectors)
+		}
+	}
+	defer watch.stop()
+	syncWatch()
 	// start runs work as the one running cycle: a collection cycle, or
 	// a replay of the spool between cycles.
 	start := func(work func(context.Context)) {
@@ -149,6 +160,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return
 		}
 		p.apply(staged)
+		syncWatch()
 		g := staged.cfg.Global
 		if s, err := config.ParseSchedule(g.Schedule); err == nil {
 			d.Schedule = s

@@ -17,6 +17,7 @@ import (
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/shard"
 	"github.com/liftpush/liftpush/internal/spool"
 )
 
@@ -36,6 +37,7 @@ type Pipeline struct {
 	job            string
 	externalLabels labels.Labels
 	cycleTimeout   time.Duration
+	shard          shard.Owner // this replica's part (shard.go)
 	logger         *slog.Logger
 
 	built    *built // what New or build made, for the next reload
@@ -93,7 +95,7 @@ func (p *Pipeline) RunCycle(ctx context.Context) Result {
 	start := time.Now()
 	outcomes := p.Collect(ctx)
 	groups := p.Groups(outcomes, start)
-	reports := p.deliver(ctx, push.Options{Cycle: start.UnixMilli()}, func(emit func(*metric.Group)) {
+	reports := p.deliver(ctx, push.Options{Cycle: start.UnixMilli(), Shard: p.shard.String()}, func(emit func(*metric.Group)) {
 		for i := range groups {
 			emit(&groups[i])
 		}
@@ -150,13 +152,14 @@ func (p *Pipeline) Groups(outcomes []Outcome, at time.Time) []metric.Group {
 		if o.Err == nil {
 			p.lastSuccess[o.Collector] = float64(at.UnixMilli()) / 1000
 		}
-		g := metric.Group{Collector: o.Collector, Up: o.Err == nil, Families: o.Families, Self: collectorSelf(o, p.lastSuccess[o.Collector])}
+		g := metric.Group{Collector: o.Collector, Up: o.Err == nil, Families: o.Families, Self: withShard(collectorSelf(o, p.lastSuccess[o.Collector]), p.shard)}
 		self = append(self, g.Self...)
 		groups = append(groups, g)
 	}
 	process := append([]metric.Family{BuildInfo()}, p.reloadSelf()...)
 	process = append(process, p.destinationSelf()...)
 	process = append(process, p.spoolSelf(at)...)
+	process = withShard(process, p.shard)
 	self = append(self, process...)
 	groups = append(groups, metric.Group{Up: true, Self: process})
 	p.keepSelf(self)

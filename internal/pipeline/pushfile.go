@@ -43,6 +43,11 @@ func (r PushResult) OK() bool {
 // a job label get the pipeline's job. What was parsed before a parse error
 // is still delivered.
 func (p *Pipeline) Push(ctx context.Context, in PushInput) PushResult {
+	if p.shard.Shard != 0 {
+		// A file is not split by a hash: it belongs to shard 0 (shard.go).
+		p.logger.Info("not pushing: a file belongs to shard 0", "file", in.Name, "shard", p.shard.String())
+		return PushResult{}
+	}
 	start := time.Now()
 	// The parser puts the job and external labels on as it builds each
 	// series, which spares a second copy of every label set; the

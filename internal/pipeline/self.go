@@ -8,6 +8,7 @@ package pipeline
 import (
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/push"
+	"github.com/liftpush/liftpush/internal/shard"
 )
 
 // collectorSelf builds the self-metrics of one collection (DESIGN.md section
@@ -266,4 +268,27 @@ func (p *Pipeline) spoolSelf(now time.Time) []metric.Family {
 		return nil
 	}
 	return []metric.Family{records, size, age, dropped, corrupt}
+}
+
+// withShard labels self-metrics with shard and total_shards when the work
+// is sharded: N replicas report the same series otherwise, and a missing
+// shard could not be told from a present one (issue 20). count by
+// (total_shards) of liftpush_build_info below total_shards is that alert.
+// An unsharded liftpush keeps the series it always had.
+func withShard(fams []metric.Family, o shard.Owner) []metric.Family {
+	if !o.Sharded() {
+		return fams
+	}
+	shardValue, total := strconv.Itoa(o.Shard), strconv.Itoa(o.Total)
+	lb := labels.NewBuilder(labels.EmptyLabels())
+	for i := range fams {
+		for j := range fams[i].Samples {
+			s := &fams[i].Samples[j]
+			lb.Reset(s.Labels)
+			lb.Set("shard", shardValue)
+			lb.Set("total_shards", total)
+			s.Labels = lb.Labels()
+		}
+	}
+	return fams
 }

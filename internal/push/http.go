@@ -11,18 +11,37 @@ import (
 	"time"
 )
 
-// MaxErrorBody caps the part of an error answer that is read and logged.
+// MaxErrorBody caps the part of an error answer that is read, to tell why
+// it failed; at most MaxQuote bytes of it are logged.
 const MaxErrorBody = 1024
+
+// maxDrain caps what is read of an answer only to reuse its connection.
+const maxDrain = 1 << 20
 
 // HTTPError is an answer that ends delivery: retrying it cannot help.
 type HTTPError struct {
 	Status int
-	// Body is the start of the answer, at most MaxErrorBody bytes.
+	// Body is the start of the answer, at most MaxErrorBody bytes, with
+	// credentials scrubbed (Scrub): a receiver may echo the request's
+	// headers.
 	Body string
+	// Size is the length of the answer's body as far as it was read;
+	// More says it went on past maxDrain.
+	Size int
+	More bool
 }
 
 func (e *HTTPError) Error() string {
-	return fmt.Sprintf("server returned HTTP status %d %s: %s", e.Status, http.StatusText(e.Status), e.Body)
+	return fmt.Sprintf("server returned HTTP status %d %s: %s", e.Status, http.StatusText(e.Status), e.Quoted())
+}
+
+// Quoted is the body as a log line may show it: scrubbed, and cut to
+// MaxQuote bytes with its length said.
+func (e *HTTPError) Quoted() string {
+	if len(e.Body) <= MaxQuote && e.Size <= MaxErrorBody && !e.More {
+		return e.Body // read whole; only trimmed
+	}
+	return QuoteN(e.Body, max(e.Size, len(e.Body)), e.More)
 }
 
 // Reason names the drop in reports and self-metrics. A 400 that says why
@@ -78,20 +97,32 @@ type Answer struct {
 func (c Classifier) Do(budget context.Context, client *http.Client, req *http.Request) (Answer, error) {
 	resp, err := client.Do(req)
 	if err != nil {
+		err = &scrubbedError{err}
+		if ferr := finalTransport(err); ferr != nil {
+			return Answer{}, ferr
+		}
 		if budget.Err() != nil {
 			return Answer{}, err
 		}
 		return Answer{}, &RecoverableError{Err: err}
 	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-	}()
+	defer resp.Body.Close()
 	if resp.StatusCode/100 == 2 {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 		return Answer{Status: resp.StatusCode, Header: resp.Header}, nil
 	}
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
-	herr := &HTTPError{Status: resp.StatusCode, Body: strings.TrimSpace(string(snippet))}
+	rest, _ := io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+	sent := resp.Request
+	if sent == nil {
+		sent = req
+	}
+	herr := &HTTPError{
+		Status: resp.StatusCode,
+		Body:   strings.TrimSpace(Scrub(string(snippet), sent)),
+		Size:   len(snippet) + int(rest),
+		More:   rest == maxDrain,
+	}
 	switch {
 	case resp.StatusCode/100 == 5 && c.Permanent != nil && c.Permanent(herr.Body):
 		return Answer{}, herr
@@ -109,17 +140,21 @@ func (c Classifier) Do(budget context.Context, client *http.Client, req *http.Re
 // receiver stopped accepting (see WithStall), "shutdown" when the process
 // stopped before it was done, "timeout" when it was still
 // failing when its budget ran out, "http_<status>" for a final answer,
-// "error" for anything else.
+// "tls", "redirect" or "local_config" for a FinalError, "error" for
+// anything else.
 func DropReason(budget context.Context, err error) string {
 	var (
-		rec  *RecoverableError
-		herr *HTTPError
+		rec   *RecoverableError
+		herr  *HTTPError
+		final *FinalError
 	)
 	switch {
 	case errors.Is(context.Cause(budget), ErrStalled):
 		return "stalled"
 	case errors.Is(context.Cause(budget), ErrShutdown):
 		return "shutdown"
+	case errors.As(err, &final):
+		return final.Reason
 	case errors.As(err, &rec), budget.Err() != nil:
 		return "timeout"
 	case errors.As(err, &herr):

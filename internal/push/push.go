@@ -58,6 +58,11 @@ type Options struct {
 	// Cycle, as a Prometheus scrape does (DESIGN.md section 5,
 	// "Staleness"). Self-metrics are never marked.
 	Cycle int64
+	// Shard is the part of the work this cycle collected, "I/N" (""
+	// unsharded). When it differs from the last cycle's, the series that
+	// moved now belong to another replica, which may already have
+	// written them: this cycle sends no stale markers (issue 20).
+	Shard string
 }
 
 // Delivery takes one delivery's data as it is produced.

@@ -102,14 +102,14 @@ grouped by API group and sorted, so the output is stable across renders.
 {{- range $key := keys $byGroup | sortAlpha }}
 - apiGroups: [{{ if ne $key "core" }}{{ $key | quote }}{{ else }}""{{ end }}]
   resources: {{ get $byGroup $key | toJson }}
-  verbs: ["get", "list"]
+  verbs: {{ if eq $.Values.mode "cronjob" }}["get", "list"]{{ else }}["get", "list", "watch"]{{ end }}
 {{- end }}
 {{- end }}
 
 {{/* "true" when the pod serves HTTP (--web.listen-address): the daemon only. A
 CronJob's pod ends after one cycle; nothing would probe or scrape it. */}}
 {{- define "liftpush.webEnabled" -}}
-{{- if and (eq .Values.mode "deployment") .Values.web.enabled }}true{{ end }}
+{{- if and (has .Values.mode (list "deployment" "statefulset")) .Values.web.enabled }}true{{ end }}
 {{- end }}
 
 {{/* Where the web config Secret is mounted; --web.config.file is <dir>/<key>. */}}
@@ -148,7 +148,7 @@ httpGet:
 {{- end }}
 {{- end }}
 
-{{/* The spool's volume: "pvc", "emptyDir", or "" for none (then liftpush gets no
+{{/* The spool's volume: "pvc", "claimTemplate" (a StatefulSet's, one per shard), "emptyDir", or "" for none (then liftpush gets no
 --spool.dir: the root filesystem is read-only, so a spool needs a mounted volume).
 Fails on what cannot work. */}}
 {{- define "liftpush.spoolVolume" -}}
@@ -156,11 +156,18 @@ Fails on what cannot work. */}}
 {{- if and $s.persistence.enabled $s.emptyDir.enabled }}
 {{- fail "spool: persistence.enabled and emptyDir.enabled are both true; the spool lives on one volume: choose a PVC (persistence, survives the pod) or an emptyDir (mode: deployment, lost with the pod)" }}
 {{- end }}
-{{- if and $s.emptyDir.enabled (ne .Values.mode "deployment") }}
+{{- if and $s.emptyDir.enabled (eq .Values.mode "cronjob") }}
 {{- fail "spool.emptyDir.enabled: a CronJob's pod ends after one run and its emptyDir with it, so nothing would ever be replayed; use spool.persistence.enabled (a PVC) or mode: deployment" }}
 {{- end }}
 {{- $kind := "" }}
 {{- if $s.persistence.enabled }}{{ $kind = "pvc" }}{{ else if $s.emptyDir.enabled }}{{ $kind = "emptyDir" }}{{ end }}
+{{- /* A StatefulSet's shards each get their own claim; one claim cannot be theirs. */}}
+{{- if and (eq $kind "pvc") (eq .Values.mode "statefulset") }}
+{{- if $s.persistence.existingClaim }}
+{{- fail "spool.persistence.existingClaim: in mode statefulset each shard gets its own claim (volumeClaimTemplates), with its own queue and staleness state; one claim cannot serve them all. Leave existingClaim empty" }}
+{{- end }}
+{{- $kind = "claimTemplate" }}
+{{- end }}
 {{- if $kind }}
 {{- /* The flag overrides the file: a different config.spool.dir would be ignored
 (and would have to be on a volume anyway). The same one is harmless. */}}

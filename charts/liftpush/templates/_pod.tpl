@@ -57,7 +57,12 @@ spec:
         - --log.level={{ $.Values.log.level }}
         - --log.format={{ $.Values.log.format }}
         {{- if $spool }}
+        {{- if .shardDir }}
+        {{- /* The shards of one Job share the claim: each keeps its own queue and staleness state. */}}
+        - {{ printf "--spool.dir=%s/%s" (trimSuffix "/" $.Values.spool.dir) .shardDir | quote }}
+        {{- else }}
         - {{ printf "--spool.dir=%s" $.Values.spool.dir | quote }}
+        {{- end }}
         {{- end }}
         {{- if $web }}
         {{- include "liftpush.webArgs" $ | trim | nindent 8 }}

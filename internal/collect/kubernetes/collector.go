@@ -24,9 +24,11 @@ import (
 
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
+	"github.com/liftpush/liftpush/internal/shard"
 )
 
-// Collector lists the configured resources once per Collect. Collect must
+// Collector lists the configured resources once per Collect, or, once a
+// daemon called Watch, reads them from informer caches. Collect must
 // not be called concurrently with itself (the collect.Collector contract);
 // it keeps the resolved resources between calls.
 type Collector struct {
@@ -39,6 +41,10 @@ type Collector struct {
 	// targets is set once every configured resource resolved; until then
 	// each Collect tries again (a CRD may be installed after liftpush).
 	targets []target
+	// shard is the part of the objects this replica keeps (shard.go).
+	shard shard.Holder
+	// watch holds the informers of a daemon (watch.go).
+	watch watchState
 }
 
 // New builds the collector. It reads the kubeconfig but does not contact
@@ -102,6 +108,8 @@ func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 	}
 	out := newFamilySet()
 	truncated := 0
+	own := c.shard.Get()
+	watch := c.watching()
 	for _, t := range targets {
 		add, flat := c.emitter(t, out)
 		namespaces := c.cfg.Namespaces
@@ -110,15 +118,34 @@ func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 		}
 		for _, ns := range namespaces {
 			start := time.Now()
-			objects, pages, err := c.listPages(ctx, t, ns, func(items []unstructured.Unstructured) {
-				for i := range items {
-					add(items[i].Object, items[i].GetNamespace(), items[i].GetName())
+			kept := 0
+			keep := func(u *unstructured.Unstructured) {
+				if own.OwnsUID(string(u.GetUID())) {
+					kept++
+					add(u.Object, u.GetNamespace(), u.GetName())
 				}
-			})
+			}
+			var (
+				objects, pages int
+				err            error
+			)
+			if watch {
+				objects, err = c.fromCache(ctx, t, ns, func(items []*unstructured.Unstructured) {
+					for _, u := range items {
+						keep(u)
+					}
+				})
+			} else {
+				objects, pages, err = c.listPages(ctx, t, ns, func(items []unstructured.Unstructured) {
+					for i := range items {
+						keep(&items[i])
+					}
+				})
+			}
 			if err != nil {
 				errs = append(errs, err)
 			}
-			c.logger.Debug("listed", "resource", t.spec, "namespace", ns, "objects", objects, "pages", pages, "duration", time.Since(start))
+			c.logger.Debug("collected", "resource", t.spec, "namespace", ns, "watch", watch, "objects", objects, "kept", kept, "pages", pages, "duration", time.Since(start))
 		}
 		if flat != nil {
 			truncated += flat.truncated

@@ -3,6 +3,8 @@ package kubernetes
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,6 +48,12 @@ func (c *Collector) listPages(ctx context.Context, t target, ns string, fn func(
 // namespace and the RBAC rule that would allow it, since that is the most
 // common failure when liftpush runs with a namespaced Role.
 func (c *Collector) listError(err error, t target, ns string) error {
+	return c.accessError(err, t, ns, "list")
+}
+
+// accessError is listError for the verbs a request needed: a watching
+// daemon needs list and watch.
+func (c *Collector) accessError(err error, t target, ns string, verbs ...string) error {
 	resource := t.gvr.Resource
 	if t.gvr.Group != "" {
 		resource += "." + t.gvr.Group
@@ -59,7 +67,11 @@ func (c *Collector) listError(err error, t target, ns string) error {
 	if !apierrors.IsForbidden(err) {
 		return fmt.Errorf("listing %s %s: %w", resource, where, err)
 	}
-	rule := fmt.Sprintf(`{apiGroups: [%q], resources: [%q], verbs: ["list"]}`, t.gvr.Group, t.gvr.Resource)
+	quoted := make([]string, len(verbs))
+	for i, v := range verbs {
+		quoted[i] = strconv.Quote(v)
+	}
+	rule := fmt.Sprintf(`{apiGroups: [%q], resources: [%q], verbs: [%s]}`, t.gvr.Group, t.gvr.Resource, strings.Join(quoted, ", "))
 	var fix string
 	switch {
 	case t.namespaced && ns != "":
@@ -69,5 +81,5 @@ func (c *Collector) listError(err error, t target, ns string) error {
 	default:
 		fix = fmt.Sprintf("grant it with a ClusterRole with the rule %s and a ClusterRoleBinding", rule)
 	}
-	return fmt.Errorf("listing %s %s is forbidden (verb list, resource %s): %s: %w", resource, where, resource, fix, err)
+	return fmt.Errorf("listing %s %s is forbidden (verb %s, resource %s): %s: %w", resource, where, strings.Join(verbs, " and "), resource, fix, err)
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/metric"
+	"github.com/liftpush/liftpush/internal/shard"
 )
 
 // maxInFlight bounds the scrapes of one job that run at once: enough for a
@@ -36,8 +37,7 @@ type Collector struct {
 	logger *slog.Logger
 	ua     string
 	accept string
-	// owns keeps the targets of this shard; nil keeps all.
-	owns func(labels.Labels) bool
+	shard  shard.Holder // the targets this replica scrapes (shard.go)
 
 	startOnce sync.Once
 	disc      *discoverers // nil for scheme file
@@ -232,6 +232,9 @@ func (c *Collector) fileTargets() []*target {
 				lb.Set(model.InstanceLabel, string(addr))
 			}
 			ls := lb.Labels()
+			if !c.shard.Get().OwnsLabels(ls) {
+				continue
+			}
 			out = append(out, &target{url: "file://" + c.cfg.MetricsPath, labels: ls, timeout: time.Duration(c.cfg.ScrapeTimeout), key: ls.String()})
 		}
 	}
@@ -260,8 +263,8 @@ func (c *Collector) buildTargets(groups []*targetgroup.Group) ([]*target, error)
 				dropped++
 				continue
 			}
-			if c.owns != nil && !c.owns(ls) {
-				continue
+			if !c.shard.Get().OwnsLabels(ls) {
+				continue // another shard's target, after relabelling (issue 20)
 			}
 			u := t.URL().String()
 			key := ls.String() + " " + u

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
@@ -63,6 +64,7 @@ func New(cfg *config.PushgatewayConfig, logger *slog.Logger, userAgent string) (
 	if err != nil {
 		return nil, fmt.Errorf("pushgateway %s: building HTTP client: %w", cfg.Name, err)
 	}
+	push.BoundRedirects(client)
 	return &Client{
 		cfg:    cfg,
 		client: client,
@@ -77,7 +79,7 @@ func New(cfg *config.PushgatewayConfig, logger *slog.Logger, userAgent string) (
 func (c *Client) Name() string { return c.cfg.Name }
 
 // Endpoint implements push.Destination; credentials in the URL are redacted.
-func (c *Client) Endpoint() string { return c.cfg.URL.Redacted() }
+func (c *Client) Endpoint() string { return config.RedactURL(c.cfg.URL.URL) }
 
 // request is one group's push.
 type request struct {
@@ -128,13 +130,26 @@ func (c *Client) deliver(ctx context.Context, prog *push.Progress, groups []metr
 		mu   sync.Mutex
 		next = make(chan request)
 		wg   sync.WaitGroup
+		// halt is the first push.FinalError (an untrusted certificate,
+		// a redirect loop, an unreadable secret file): every later group
+		// would meet it too, so none is sent (issue 22).
+		halt atomic.Pointer[push.FinalError]
 	)
 	for range min(parallel, len(reqs)) {
 		wg.Go(func() {
 			for r := range next {
+				if ferr := halt.Load(); ferr != nil {
+					mu.Lock()
+					rep.Drop(ferr.Reason, r.samples)
+					mu.Unlock()
+					continue
+				}
 				prog.Begin()
 				sent, retried, reason, err := c.send(ctx, r)
 				prog.End(err == nil)
+				if ferr := (*push.FinalError)(nil); errors.As(err, &ferr) {
+					halt.CompareAndSwap(nil, ferr)
+				}
 				mu.Lock()
 				rep.Sent += sent
 				rep.Retried += retried
@@ -315,7 +330,7 @@ func (c *Client) send(ctx context.Context, r request) (sent, retried int, reason
 	if herr != nil && herr.Status == http.StatusBadRequest {
 		// A data error: the gateway's message says which metric is
 		// inconsistent; retrying the same body cannot succeed.
-		c.logger.Error("pushgateway rejected the group, not retried", "group", keyString(r.key), "method", r.method, "samples", r.samples, "status", herr.Status, "body", herr.Body)
+		c.logger.Error("pushgateway rejected the group, not retried", "group", keyString(r.key), "method", r.method, "samples", r.samples, "status", herr.Status, "body", herr.Quoted())
 	} else {
 		c.logger.Error("pushing group failed, samples dropped", "group", keyString(r.key), "method", r.method, "samples", r.samples, "reason", reason, "err", err)
 	}

@@ -24,6 +24,24 @@ import (
 // dropTooOld is the drop reason of samples past sample_age_limit.
 const dropTooOld = "too_old"
 
+// maxAhead bounds how far in the future a sample may be: Prometheus' own
+// remote-write receiver (storage/remote/write_handler.go, maxAheadTime)
+// and Mimir's creation_grace_period both refuse samples more than 10
+// minutes ahead. Older receivers are worse: Prometheus 2.42 stores such a
+// sample, its head then reaches into the future, and it answers
+// "400 out of bounds" to every later push of current samples (issue 22).
+// So a sample past now+maxAhead is dropped as out_of_bounds, never sent.
+const maxAhead = 10 * time.Minute
+
+// dropOutOfBounds is the drop reason of samples too far in the future.
+const dropOutOfBounds = "out_of_bounds"
+
+// tooNewAfter is the timestamp in ms above which a sample is too far in
+// the future.
+func tooNewAfter() int64 {
+	return time.Now().Add(maxAhead).UnixMilli()
+}
+
 // tooOldBefore is the timestamp in ms below which a sample is too old;
 // math.MinInt64 without a limit.
 func (c *Client) tooOldBefore() int64 {

@@ -65,6 +65,9 @@ type Client struct {
 	last map[uint64]labels.Labels
 	// lastHists are the native histogram series among last.
 	lastHists map[uint64]histKind
+	// lastShard is the shard of the last cycle (reshard.go); nil until
+	// read from the spool.
+	lastShard *string
 
 	metaSchedule metadataSchedule
 }
@@ -169,7 +172,7 @@ type httpClient struct {
 
 func (h *httpClient) Name() string { return h.cfg.Name }
 
-func (h *httpClient) Endpoint() string { return h.cfg.URL.Redacted() }
+func (h *httpClient) Endpoint() string { return config.RedactURL(h.cfg.URL.URL) }
 
 // Result is what a receiver answered to an accepted request.
 type Result struct {

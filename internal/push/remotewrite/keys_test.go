@@ -55,6 +55,9 @@ func TestMetadataConfig(t *testing.T) {
 	// In a synctest bubble: send_interval is measured on its clock.
 	t.Run("send_interval", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
+			// The bubble's clock starts in 2000: samples stamped by the
+			// real clock would be in its future (out_of_bounds).
+			now := time.Now().UnixMilli()
 			rc := &receiver{}
 			srv := testinfra.NewPipeServer(t, rc)
 			cfg := testConfig(t, srv.URL, func(c *config.RemoteWriteConfig) {

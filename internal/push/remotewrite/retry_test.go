@@ -196,8 +196,8 @@ func TestRetryClassification(t *testing.T) {
 	}
 }
 
-// TestErrorBodyCapped checks that a huge error body is read and logged only
-// up to 1 KiB.
+// TestErrorBodyCapped checks that a huge error body is logged only up to
+// push.MaxQuote bytes, with its length said (issue 22).
 func TestErrorBodyCapped(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(status(400, strings.Repeat("x", 10_000))))
 	defer srv.Close()
@@ -207,7 +207,10 @@ func TestErrorBodyCapped(t *testing.T) {
 	if rep.Dropped["http_400"] != 1 {
 		t.Fatalf("dropped = %v, want http_400: 1", rep.Dropped)
 	}
-	if n := strings.Count(logs.String(), "x"); n < push.MaxErrorBody || n > push.MaxErrorBody+10 {
-		t.Errorf("logged %d bytes of the body, want %d", n, push.MaxErrorBody)
+	if n := strings.Count(logs.String(), "x"); n < push.MaxQuote || n > push.MaxQuote+10 {
+		t.Errorf("logged %d bytes of the body, want %d", n, push.MaxQuote)
+	}
+	if !strings.Contains(logs.String(), "(10000 bytes)") {
+		t.Errorf("log does not say the body's length:\n%s", logs.String())
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/sigv4"
 
 	"github.com/liftpush/liftpush/internal/config"
+	"github.com/liftpush/liftpush/internal/push"
 )
 
 // newHTTPClient builds the HTTP client of a remote_write entry as
@@ -31,6 +32,7 @@ func newHTTPClient(cfg *config.RemoteWriteConfig) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	push.BoundRedirects(client)
 	t := client.Transport
 	switch {
 	case cfg.SigV4 != nil:

@@ -3,6 +3,7 @@ package remotewrite
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -45,6 +46,7 @@ type writer struct {
 	series map[uint64]labels.Labels
 	hists  map[uint64]histKind // the native histogram series among series (native.go)
 	cycle  int64
+	shard  string // push.Options.Shard
 	max    int
 	meta   metadataPlan // what this delivery sends of metadata_config
 	// scratch is validSeries' buffer.
@@ -65,6 +67,10 @@ type writer struct {
 	// which case this delivery's batches only join them on disk.
 	replayed chan struct{}
 	blocked  atomic.Bool
+	// halt is the first push.FinalError of the delivery (an untrusted
+	// certificate, a redirect loop, an unreadable secret file): every
+	// later batch would meet it too, so none is sent (issue 22).
+	halt atomic.Pointer[push.FinalError]
 }
 
 // familyRun is where the samples of the family being written go; full
@@ -99,6 +105,7 @@ func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
 		lb:      labels.NewBuilder(labels.EmptyLabels()),
 		seen:    map[string]struct{}{},
 		cycle:   opts.Cycle,
+		shard:   opts.Shard,
 		max:     c.cfg.QueueConfig.MaxSamplesPerSend,
 		meta:    c.planMetadata(),
 		logged:  map[string]bool{},
@@ -154,7 +161,7 @@ func (w *writer) Write(g *metric.Group) {
 func (w *writer) append(f *metric.Family, track map[uint64]labels.Labels) {
 	rcs := w.c.cfg.WriteRelabelConfigs
 	metaDone := false
-	tooOld := w.c.tooOldBefore()
+	tooOld, tooNew := w.c.tooOldBefore(), tooNewAfter()
 	if f.Name != w.cur.family {
 		w.cur = familyRun{family: f.Name, shard: int(xxhash.Sum64String(f.Name) % uint64(len(w.shards)))}
 	}
@@ -175,6 +182,10 @@ func (w *writer) append(f *metric.Family, track map[uint64]labels.Labels) {
 		}
 		if s.T < tooOld {
 			w.drop(dropTooOld, 1)
+			continue
+		}
+		if s.T > tooNew {
+			w.dropFuture(ls, s.T)
 			continue
 		}
 		x := s.Extra
@@ -308,9 +319,16 @@ func (w *writer) sendBatch(b *batch) {
 		w.fail(push.DropReason(w.ctx, w.ctx.Err()), n, context.Cause(w.ctx))
 		return
 	}
+	if ferr := w.halt.Load(); ferr != nil {
+		w.fail(ferr.Reason, n, ferr)
+		return
+	}
 	w.prog.Begin()
 	written, o, kept := w.store(b)
 	err := o.err
+	if ferr := (*push.FinalError)(nil); errors.As(err, &ferr) {
+		w.halt.CompareAndSwap(nil, ferr)
+	}
 	w.prog.End(err == nil)
 	w.mu.Lock()
 	w.report.Retried += o.retries * n
@@ -356,6 +374,21 @@ func (w *writer) fail(reason string, n int, err error) {
 	if !w.logged[reason] {
 		w.logged[reason] = true
 		w.c.logger.Error("remote write failed, samples dropped", "reason", reason, "samples", n, "err", err)
+	}
+}
+
+// dropFuture counts a sample past maxAhead and logs the first one of the
+// delivery: a clock or exporter that writes future timestamps is worth
+// fixing, but one line per delivery is enough to find it.
+func (w *writer) dropFuture(ls labels.Labels, t int64) {
+	w.drop(dropOutOfBounds, 1)
+	w.mu.Lock()
+	first := !w.logged[dropOutOfBounds]
+	w.logged[dropOutOfBounds] = true
+	w.mu.Unlock()
+	if first {
+		w.c.logger.Warn("sample too far in the future, dropped (out_of_bounds); later ones are only counted",
+			"series", push.Quote(ls.Get(model.MetricNameLabel)), "timestamp", time.UnixMilli(t).UTC(), "max_ahead", maxAhead)
 	}
 }
 
@@ -408,6 +441,12 @@ func isASCII(b []byte) bool {
 // value for the 5-minute lookback. The labels are already relabelled.
 func (w *writer) markStale() {
 	prev, hists := w.c.swapSeries(w.series, w.hists)
+	if w.c.resharded(w.shard) {
+		if len(prev) > 0 {
+			w.c.logger.Info("the shard changed since the last cycle; no stale markers this cycle", "shard", w.shard, "series_before", len(prev))
+		}
+		return
+	}
 	n := 0
 	for h, ls := range prev {
 		if _, ok := w.series[h]; !ok {
