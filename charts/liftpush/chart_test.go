@@ -232,6 +232,12 @@ func rule(group string, resources ...string) rbacv1.PolicyRule {
 	return rbacv1.PolicyRule{APIGroups: []string{group}, Resources: resources, Verbs: []string{"get", "list"}}
 }
 
+// watchRule is a service discovery rule: Prometheus' discoverers list and
+// watch.
+func watchRule(group string, resources ...string) rbacv1.PolicyRule {
+	return rbacv1.PolicyRule{APIGroups: []string{group}, Resources: resources, Verbs: []string{"list", "watch"}}
+}
+
 var wants = map[string]want{
 	"minimal": {
 		mode:  "cronjob",
@@ -277,6 +283,21 @@ var wants = map[string]want{
 		secretName:  "chart-secret-spool-liftpush",
 		spool:       spoolWant{claim: "chart-secret-spool-liftpush-spool"},
 		chartSecret: true,
+	},
+	"kubernetes-sd": {
+		mode: "cronjob",
+		// Cluster-wide: node (and nodes/metrics for the kubelet), pod with
+		// attach_metadata.node, ingress; in shop: endpointslice and
+		// service. The api_server job reads another cluster: nothing.
+		rules: map[string][]rbacv1.PolicyRule{
+			"ClusterRole": {
+				watchRule("networking.k8s.io", "ingresses"),
+				{APIGroups: []string{""}, Resources: []string{"nodes/metrics"}, Verbs: []string{"get"}},
+				watchRule("", "nodes", "pods"),
+			},
+			"Role/shop": {watchRule("discovery.k8s.io", "endpointslices"), watchRule("", "pods", "services")},
+		},
+		secretName: "liftpush-credentials",
 	},
 	"deployment-spool-emptydir": {
 		mode:  "deployment",
@@ -791,7 +812,7 @@ func checkRBAC(t *testing.T, r rendered, w want, sa string) {
 	}
 	for _, rule := range flatten(got) {
 		for _, v := range rule.Verbs {
-			if v != "get" && v != "list" {
+			if v != "get" && v != "list" && v != "watch" {
 				t.Errorf("rule %+v grants %q; liftpush only reads", rule, v)
 			}
 		}
