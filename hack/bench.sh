@@ -157,7 +157,6 @@ tail -n1 "$raw" | tee -a "$log" >&2
 if [ "${BENCH_SKIP_P5:-}" != 1 ]; then
   note "== P5: 200 targets x 1,000 series via file_sd, run --once vs a Prometheus 3.16 agent's first round, $runs runs"
   BENCH_RUNS=$runs "$here/hack/bench-p5.sh" "$bin" "$raw" 2>>"$log" || note "P5 failed; see $log"
-  grep '^P5' "$raw" >>"$log"
 fi
 
 # ---- P2 and snappy: Go benchmarks -------------------------------------------
