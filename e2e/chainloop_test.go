@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,9 +12,26 @@ import (
 	"github.com/liftpush/liftpush/internal/testinfra"
 )
 
-// Both shipped examples are valid configurations.
+// Every liftpush config in examples/ (*.yml; the *.test.yml files are
+// promtool's) is valid.
 func TestE2EExamplesCheckConfig(t *testing.T) {
-	for _, name := range []string{"chainloop.yml", "workerpool-controller.yml"} {
+	files, err := filepath.Glob(filepath.Join("..", "examples", "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		if !strings.HasSuffix(f, ".test.yml") {
+			names = append(names, filepath.Base(f))
+		}
+	}
+	// A renamed or moved example must not drop out of this check unseen.
+	for _, want := range []string{"chainloop.yml", "workerpool-controller.yml", "kubernetes-sd.yml"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("examples/%s is missing; found %v", want, names)
+		}
+	}
+	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			// The secret files are a pod's: --syntax-only reads none.
 			res := testinfra.Run(t, nil, "check-config", "--syntax-only", "--config.file="+filepath.Join("..", "examples", name))

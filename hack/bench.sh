@@ -11,6 +11,8 @@
 #   PROMTOOL=path        promtool 3.16 (default: hack/build-promtool.sh)
 #   BENCH_SKIP_KUBE=1    leave out P4 (it creates 11,000 objects, and the shards' part 100,000)
 #   BENCH_SHARDS_N=100000 Deployments of P4's sharding part (TestMeasureShards)
+#   BENCH_SKIP_P5=1      leave out P5 (hack/bench-p5.sh: 200 scrape targets; it
+#                        runs alone too, see its header)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/hack/demo-lib.sh"
@@ -152,6 +154,12 @@ done
 stop_all
 tail -n1 "$raw" | tee -a "$log" >&2
 
+# ---- P5: one run --once over 200 discovered targets ------------------------
+if [ "${BENCH_SKIP_P5:-}" != 1 ]; then
+  note "== P5: 200 targets x 1,000 series via file_sd, run --once vs a Prometheus 3.16 agent's first round, $runs runs"
+  BENCH_RUNS=$runs "$here/hack/bench-p5.sh" "$bin" "$raw" 2>>"$log" || note "P5 failed; see $log"
+fi
+
 # ---- P2 and snappy: Go benchmarks -------------------------------------------
 note "== P2: go test -bench (BenchmarkEncode, BenchmarkEncodeBaseline, BenchmarkSnappy: -count=$runs; BenchmarkWireFormat: once)"
 (cd "$here" && go test -run '^$' -bench '^(BenchmarkEncode|BenchmarkEncodeBaseline|BenchmarkSnappy)$' -count="$runs" -benchmem ./internal/push/remotewrite/) | tee "$work/gobench.txt" >>"$log"
@@ -286,6 +294,25 @@ if D in rows: print(f"| demo cycle: `liftpush run --once`, fake Spacelift demo a
 if V in rows and D in rows:
     print(f"\n- demo cycle / version: wall **{m(D,0)/m(V,0):.2f}×**, RSS **{m(D,2)/m(V,2):.2f}×** (target ≤ 1.5×); version target ≤ 30 ms and ≤ 20 MiB")
     print("- wall is taken by the shell around /usr/bin/time (≈1 ms fork overhead included); CPU has /usr/bin/time's 10 ms resolution")
+print()
+print(f"## P5: 200 scrape targets of 1,000 series (hack/p5target, file_sd) into the decode-only receiver ({runs} runs)\n")
+p5 = sorted(k for k in rows if k[0] == "P5")
+if p5:
+    print("| scraper | wall | CPU (user+sys) | peak RSS MiB | samples received |")
+    print("|---|---|---|---|---|")
+    for k in sorted(p5, key=lambda k: (k[2] != "liftpush", k[2].endswith("received"), k[2])):
+        if k[2] == "liftpush":
+            name = "liftpush `run --once`, end to end"
+        else:
+            _, interval, moment = k[2].split(" ")
+            name = f"Prometheus 3.16 `--agent`, scrape_interval {interval}: start until " + ("every target was scraped once" if moment == "scraped" else "that round's samples were all received")
+        print(f"| {name} | {cell(col(k,0), sec_s)} | {cell(col(k,1), sec_s)} | {cell(col(k,2), mib)} | {samples(k)} |")
+    L = ("P5", p5[0][1], "liftpush")
+    if L in rows:
+        print(f"\n- liftpush: {m(L,0):.2f} s (target ≤ 3 s), {m(L,2):.0f} MiB (target ≤ 150 MiB). One round is 201,000 samples (1,000 series + 5 report series a target); liftpush adds its own few self-metrics")
+        print("- Prometheus spreads a job's first scrapes over its scrape interval (a per-target offset), so its first round takes up to one interval by design; its CPU and RSS are read from /proc when the round is complete")
+else:
+    print("(left out: BENCH_SKIP_P5=1)")
 print()
 print("## P4: Kubernetes, 1,000 vs 10,000 Deployments (TestMeasureScaling, 3 runs each), and shards (TestMeasureShards)\n")
 kt = [l.strip() for l in open(kube) if l.strip()]

@@ -245,6 +245,12 @@ func watchRule(group string, resources ...string) rbacv1.PolicyRule {
 	return r
 }
 
+// sdRule is a service discovery rule: Prometheus' discoverers list and
+// watch.
+func sdRule(group string, resources ...string) rbacv1.PolicyRule {
+	return rbacv1.PolicyRule{APIGroups: []string{group}, Resources: resources, Verbs: []string{"list", "watch"}}
+}
+
 var wants = map[string]want{
 	"minimal": {
 		mode:  "cronjob",
@@ -302,6 +308,21 @@ var wants = map[string]want{
 		mode:   "cronjob",
 		shards: 3,
 		rules:  map[string][]rbacv1.PolicyRule{"ClusterRole": {rule("apps", "deployments")}},
+	},
+	"kubernetes-sd": {
+		mode: "cronjob",
+		// Cluster-wide: node (and nodes/metrics for the kubelet), pod with
+		// attach_metadata.node, ingress; in shop: endpointslice and
+		// service. The api_server job reads another cluster: nothing.
+		rules: map[string][]rbacv1.PolicyRule{
+			"ClusterRole": {
+				sdRule("networking.k8s.io", "ingresses"),
+				{APIGroups: []string{""}, Resources: []string{"nodes/metrics"}, Verbs: []string{"get"}},
+				sdRule("", "nodes", "pods"),
+			},
+			"Role/shop": {sdRule("discovery.k8s.io", "endpointslices"), sdRule("", "pods", "services")},
+		},
+		secretName: "liftpush-credentials",
 	},
 	"deployment-spool-emptydir": {
 		mode:  "deployment",
@@ -851,7 +872,7 @@ func checkRBAC(t *testing.T, r rendered, w want, sa string) {
 	}
 	for _, rule := range flatten(got) {
 		for _, v := range rule.Verbs {
-			if v != "get" && v != "list" && (v != "watch" || w.mode == "cronjob") {
+			if v != "get" && v != "list" && v != "watch" {
 				t.Errorf("rule %+v grants %q; liftpush only reads", rule, v)
 			}
 		}

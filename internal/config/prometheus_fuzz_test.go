@@ -48,7 +48,7 @@ func FuzzRemoteWriteLikePrometheus(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		if s := remoteWriteSection(b); s != "" {
+		if s := section(b, "remote_write:"); s != "" {
 			f.Add(s)
 		}
 	}
@@ -153,9 +153,9 @@ func ownKey(err error) bool {
 	return len(liftpushKeys) > 0
 }
 
-// remoteWriteSection returns the lines under a file's top-level
-// remote_write key.
-func remoteWriteSection(b []byte) string {
+// section returns the lines under a file's top-level key (e.g.
+// "remote_write:").
+func section(b []byte, key string) string {
 	var out strings.Builder
 	in := false
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -163,7 +163,7 @@ func remoteWriteSection(b []byte) string {
 		line := sc.Text()
 		top := line != "" && line[0] != ' ' && line[0] != '#' && line[0] != '-'
 		switch {
-		case top && strings.HasPrefix(line, "remote_write:"):
+		case top && strings.HasPrefix(line, key):
 			in = true
 		case top:
 			in = false

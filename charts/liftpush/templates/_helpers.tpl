@@ -187,3 +187,74 @@ Fails on what cannot work. */}}
 {{- define "liftpush.spoolClaim" -}}
 {{- .Values.spool.persistence.existingClaim | default (printf "%s-spool" (include "liftpush.fullname" .)) }}
 {{- end }}
+
+{{/*
+The RBAC rules the kubernetes_sd_configs of config.scrape_configs need, as
+JSON: {"_cluster": [rules], "<namespace>": [rules]}. Prometheus' discovery
+lists and watches these resources per role (liftpush's check-config --probe
+checks the same list):
+  node: nodes; pod: pods; service: services; endpoints: endpoints, services,
+  pods; endpointslice: endpointslices.discovery.k8s.io, services, pods;
+  ingress: ingresses.networking.k8s.io; attach_metadata.node: nodes;
+  attach_metadata.namespace: namespaces.
+A config with namespaces.names (or own_namespace) gets the namespaced ones in
+those namespaces only; nodes and namespaces are cluster-wide. A node job gets
+get on nodes/metrics to scrape the kubelet, and nodes/proxy only when it goes
+through the apiserver's proxy (a /proxy/ path in metrics_path or a relabel
+replacement): nodes/proxy also reaches the kubelet's exec endpoints. Configs
+with api_server or kubeconfig_file read another cluster: nothing here.
+*/}}
+{{- define "liftpush.sdRules" -}}
+{{- $entries := list }}
+{{- range $job := (get (.Values.config | default dict) "scrape_configs" | default list) }}
+{{- range $sd := (get $job "kubernetes_sd_configs" | default list) }}
+{{- if not (or (get $sd "api_server") (get $sd "kubeconfig_file")) }}
+{{- $role := get $sd "role" | toString }}
+{{- $am := get $sd "attach_metadata" | default dict }}
+{{- $nsd := get $sd "namespaces" | default dict }}
+{{- $scopes := get $nsd "names" | default list }}
+{{- if get $nsd "own_namespace" }}{{ $scopes = append $scopes $.Release.Namespace }}{{ end }}
+{{- if or (not $scopes) (eq $role "node") }}{{ $scopes = list "_cluster" }}{{ end }}
+{{- /* group|resource, namespaced and cluster-wide */}}
+{{- $namespaced := get (dict
+  "pod" (list "|pods") "service" (list "|services") "endpoints" (list "|endpoints" "|services" "|pods")
+  "endpointslice" (list "discovery.k8s.io|endpointslices" "|services" "|pods")
+  "ingress" (list "networking.k8s.io|ingresses")) $role | default list }}
+{{- $cluster := list }}
+{{- if eq $role "node" }}
+{{- $cluster = append $cluster "|nodes" }}
+{{- $entries = append $entries "_cluster||get|nodes/metrics" }}
+{{- $paths := list (get $job "metrics_path" | default "" | toString) }}
+{{- range $rc := (get $job "relabel_configs" | default list) }}{{ $paths = append $paths (get $rc "replacement" | default "" | toString) }}{{ end }}
+{{- if contains "/proxy/" (join " " $paths) }}{{ $entries = append $entries "_cluster||get|nodes/proxy" }}{{ end }}
+{{- else }}
+{{- if get $am "node" }}{{ $cluster = append $cluster "|nodes" }}{{ end }}
+{{- if get $am "namespace" }}{{ $cluster = append $cluster "|namespaces" }}{{ end }}
+{{- end }}
+{{- range $gr := $cluster }}{{ $entries = append $entries (printf "_cluster|%s|list,watch|%s" (index (splitList "|" $gr) 0) (index (splitList "|" $gr) 1)) }}{{ end }}
+{{- range $scope := $scopes }}
+{{- range $gr := $namespaced }}{{ $entries = append $entries (printf "%s|%s|list,watch|%s" $scope (index (splitList "|" $gr) 0) (index (splitList "|" $gr) 1)) }}{{ end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* scope -> "group|verbs" -> resources, then rules sorted by group */}}
+{{- $acc := dict }}
+{{- range $e := $entries | uniq | sortAlpha }}
+{{- $p := splitList "|" $e }}
+{{- $s := get $acc (index $p 0) | default dict }}
+{{- $k := printf "%s|%s" (index $p 1) (index $p 2) }}
+{{- $_ := set $s $k (append (get $s $k | default list) (index $p 3)) }}
+{{- $_ := set $acc (index $p 0) $s }}
+{{- end }}
+{{- $out := dict }}
+{{- range $scope, $s := $acc }}
+{{- $rules := list }}
+{{- range $k := keys $s | sortAlpha }}
+{{- $p := splitList "|" $k }}
+{{- $rules = append $rules (dict "apiGroups" (list (index $p 0)) "resources" (get $s $k) "verbs" (splitList "," (index $p 1))) }}
+{{- end }}
+{{- $_ := set $out $scope $rules }}
+{{- end }}
+{{- toJson $out }}
+{{- end }}
