@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
@@ -73,7 +74,7 @@ func (c *Collector) scrapeOnce(ctx context.Context, t *target, start time.Time) 
 		hashes []uint64
 		limErr error
 	)
-	st, err := exposition.ParseStream(body, body.contentType, exposition.ParseOptions{
+	st, err := c.parse(body, exposition.ParseOptions{
 		HonorTimestamps:                c.cfg.HonorTimestamps,
 		Exemplars:                      true,
 		NativeHistograms:               c.cfg.ScrapeNativeHistogramsEnabled(),
@@ -125,6 +126,20 @@ func (c *Collector) scrapeOnce(ctx context.Context, t *target, start time.Time) 
 	}
 	n.added = c.added(t.key, hashes)
 	return fams, n, nil
+}
+
+// parse streams the body, but for a job that converts classic histograms
+// to native ones: the conversion needs each histogram whole, so that body
+// is read whole (within body_size_limit) and parsed at once.
+func (c *Collector) parse(b *body, opts exposition.ParseOptions, emit func(metric.Family) error) (exposition.Stats, error) {
+	if !opts.ConvertClassicHistogramsToNHCB {
+		return exposition.ParseStream(b, b.contentType, opts, emit)
+	}
+	all, err := io.ReadAll(b)
+	if err != nil {
+		return exposition.Stats{}, fmt.Errorf("reading body: %w", err)
+	}
+	return exposition.Parse(all, b.contentType, opts, emit)
 }
 
 // checkLabels applies label_limit, label_name_length_limit and
