@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/liftpush/liftpush/internal/metric"
+	"github.com/liftpush/liftpush/internal/shard"
 )
 
 // Collector gathers one source's metrics once per cycle.
@@ -28,6 +29,10 @@ type Collector interface {
 	// Close stops what the collector runs between cycles (discovery
 	// watches). The collector is not used after.
 	Close(ctx context.Context) error
+	// SetShard gives the collector its part of the work from the next
+	// Collect on (shard.Owner); a collector whose work cannot be split
+	// ignores it, and the pipeline runs it on shard 0 only.
+	SetShard(o shard.Owner)
 }
 
 // Options is what every collector factory gets besides the config.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/liftpush/liftpush/internal/shard"
 	"io"
 	"log/slog"
 	"slices"
@@ -30,6 +31,7 @@ type probes struct{}
 func (probes) Probe(context.Context) (string, error) { return "fake", nil }
 func (probes) Stats() push.Stats                     { return push.Stats{} }
 func (probes) Close(context.Context) error           { return nil }
+func (probes) SetShard(shard.Owner)                  {}
 
 type fakeCollector struct {
 	probes

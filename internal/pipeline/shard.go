@@ -37,12 +37,10 @@ func ownCollectors(cs []collect.Collector, o shard.Owner) []collect.Collector {
 	return out
 }
 
-// setShard tells every collector that splits its work its part.
+// setShard tells every collector its part.
 func setShard(cs []collect.Collector, o shard.Owner) {
 	for _, c := range cs {
-		if s, ok := c.(shard.Sharder); ok {
-			s.SetShard(o)
-		}
+		c.SetShard(o)
 	}
 }
 

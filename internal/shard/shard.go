@@ -122,10 +122,3 @@ func (h *Holder) Get() Owner {
 	}
 	return Unsharded
 }
-
-// Sharder is implemented by the collectors that keep only their shard's
-// part of what they see; the pipeline tells them their part before every
-// cycle that follows a (re)load.
-type Sharder interface {
-	SetShard(Owner)
-}

@@ -73,7 +73,7 @@ func (c *Collector) watching() bool {
 	return c.watch.ctx != nil && c.watch.ctx.Err() == nil
 }
 
-// SetShard implements shard.Sharder: from the next Collect on, only the
+// SetShard implements collect.Collector: from the next Collect on, only the
 // objects whose UID hashes to o are kept. Every shard still lists (or
 // watches) every object, as kube-state-metrics does: the apiserver cannot
 // filter by a hash of the UID, so N shards cost it N times the reads of one

@@ -60,14 +60,15 @@ func startDiscovery(cfgs discovery.Configs, job string, logger *slog.Logger, use
 	index := map[string]int{}
 	for _, cfg := range cfgs {
 		key := cfg.Name() + "_sd_configs"
-		if _, ok := cfg.(discovery.StaticConfig); ok {
+		static, isStatic := cfg.(discovery.StaticConfig)
+		if isStatic {
 			key = "static_configs"
 		}
 		p := &provider{name: fmt.Sprintf("%s[%d]", key, index[key]), config: cfg, groups: map[string]*targetgroup.Group{}, expect: -1}
 		index[key]++
 		d.providers = append(d.providers, p)
-		if s, ok := cfg.(discovery.StaticConfig); ok {
-			for i, g := range s {
+		if isStatic {
+			for i, g := range static {
 				p.groups[fmt.Sprint(i)] = g
 			}
 			p.answered = true

@@ -2,6 +2,6 @@ package scrape
 
 import "github.com/liftpush/liftpush/internal/shard"
 
-// SetShard implements shard.Sharder: from the next Collect on, only the
+// SetShard implements collect.Collector: from the next Collect on, only the
 // targets whose final labels hash to o are scraped (shard.Owner.OwnsLabels).
 func (c *Collector) SetShard(o shard.Owner) { c.shard.Set(o) }

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/liftpush/liftpush/internal/shard"
 	"log/slog"
 	"net/http"
 	"os"
@@ -140,6 +141,10 @@ func (c *Collector) Name() string { return "spacelift" }
 
 // Close implements collect.Collector; nothing runs between cycles.
 func (c *Collector) Close(context.Context) error { return nil }
+
+// SetShard implements collect.Collector: one account cannot be split, so
+// the pipeline runs Spacelift on shard 0 only.
+func (c *Collector) SetShard(shard.Owner) {}
 
 // Collect queries the API once (plus one request per page of stacks when
 // spacelift.stacks is on) and returns every series it could build. A
