@@ -114,7 +114,7 @@ func checkFile(key, path string, kind fileKind) error {
 		return fmt.Errorf("%s: %q cannot be read: %w; create it or fix the path", key, path, unwrapPath(err))
 	}
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s: %q is %s, not a regular file; point it at the file itself", key, path, fileType(fi.Mode()))
+		return fmt.Errorf("%s: %q is %s, not a regular file; point it at the file itself", key, path, FileType(fi.Mode()))
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -136,8 +136,9 @@ func checkFile(key, path string, kind fileKind) error {
 	return nil
 }
 
-// fileType names what a path that is not a regular file is.
-func fileType(m os.FileMode) string {
+// FileType names what a path that is not a regular file is, for errors
+// that refuse it (check-config, file:// scrape targets).
+func FileType(m os.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a directory"

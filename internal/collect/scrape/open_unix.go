@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+
+	"github.com/liftpush/liftpush/internal/config"
 )
 
 // openRegular opens name for reading if it is a regular file. O_NONBLOCK
@@ -23,21 +25,7 @@ func openRegular(name string) (*os.File, int64, error) {
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, 0, fmt.Errorf("reading exposition file: %s is %s, not a regular file; liftpush reads only regular files, which end", name, kind(st.Mode()))
+		return nil, 0, fmt.Errorf("reading exposition file: %s is %s, not a regular file; liftpush reads only regular files, which end", name, config.FileType(st.Mode()))
 	}
 	return f, st.Size(), nil
-}
-
-func kind(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&os.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	}
-	return "not a regular file"
 }
