@@ -39,19 +39,7 @@ var liftpushKeys = []string{"headers_from_labels"}
 // liftpush (Load, then Validate) and with Prometheus 3.16 (config.Load):
 // both must accept it, or both refuse it, but for liftpushOnly.
 func FuzzRemoteWriteLikePrometheus(f *testing.F) {
-	files, err := filepath.Glob("testdata/rw-*.yml")
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		if s := section(b, "remote_write:"); s != "" {
-			f.Add(s)
-		}
-	}
+	addSections(f, "testdata/rw-*.yml", "remote_write:")
 	for _, s := range []string{
 		// Grafana Cloud, with the token inline as its page shows it.
 		"- url: https://prometheus-prod-13-prod-us-east-0.grafana.net/api/prom/push\n  basic_auth: {username: '1234567', password: glc_eyJvIjoiMSJ9}",
@@ -151,6 +139,24 @@ func ownKey(err error) bool {
 		}
 	}
 	return len(liftpushKeys) > 0
+}
+
+// addSections seeds f with the section under key of every file matching
+// glob.
+func addSections(f *testing.F, glob, key string) {
+	files, err := filepath.Glob(glob)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if s := section(b, key); s != "" {
+			f.Add(s)
+		}
+	}
 }
 
 // section returns the lines under a file's top-level key (e.g.

@@ -3,8 +3,6 @@ package config
 import (
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -42,19 +40,7 @@ var scrapeOnly = []*regexp.Regexp{
 // whatever Prometheus refuses, liftpush refuses; whatever it accepts,
 // liftpush accepts or refuses with a documented reason (scrapeOnly).
 func FuzzScrapeConfigLikePrometheus(f *testing.F) {
-	files, err := filepath.Glob("testdata/scrape-*.yml")
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		if s := section(b, "scrape_configs:"); s != "" {
-			f.Add(s)
-		}
-	}
+	addSections(f, "testdata/scrape-*.yml", "scrape_configs:")
 	for _, s := range []string{
 		"- job_name: pods\n  kubernetes_sd_configs: [{role: pod, namespaces: {names: [a], own_namespace: true}, selectors: [{role: pod, label: 'app=x'}], attach_metadata: {node: true}}]\n  relabel_configs: [{action: labelmap, regex: __meta_kubernetes_pod_label_(.+)}]",
 		"- job_name: f\n  file_sd_configs: [{files: [/etc/t/*.json], refresh_interval: 1m}]\n  sample_limit: 10\n  label_limit: 3\n  target_limit: 2\n  body_size_limit: 1MB\n  keep_dropped_targets: 5",
