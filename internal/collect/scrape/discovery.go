@@ -240,17 +240,16 @@ func (d *discoverers) status() []providerStatus {
 		for _, g := range p.groups {
 			n += len(g.Targets)
 		}
-		out = append(out, providerStatus{name: p.name, config: p.config, targets: n, err: p.err, answered: p.answered})
+		out = append(out, providerStatus{name: p.name, config: p.config, targets: n})
 	}
 	return out
 }
 
+// providerStatus is one probe row; a failure is wait's error.
 type providerStatus struct {
-	name     string
-	config   discovery.Config
-	targets  int
-	err      error
-	answered bool
+	name    string
+	config  discovery.Config
+	targets int
 }
 
 // Close stops every discoverer and waits for them.
