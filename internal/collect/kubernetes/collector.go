@@ -130,11 +130,9 @@ func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 				err            error
 			)
 			if watch {
-				objects, err = c.fromCache(ctx, t, ns, func(items []*unstructured.Unstructured) {
-					for _, u := range items {
-						keep(u)
-					}
-				})
+				var cut int
+				objects, cut, err = c.fromCache(ctx, t, ns, out)
+				kept, truncated = objects, truncated+cut
 			} else {
 				objects, pages, err = c.listPages(ctx, t, ns, func(items []unstructured.Unstructured) {
 					for i := range items {
@@ -159,7 +157,7 @@ func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 
 // emitter picks the naming for t. flat is the flattener in use, if any,
 // so its counters can be read afterwards.
-func (c *Collector) emitter(t target, out *familySet) (add func(obj map[string]any, namespace, name string), flat *flattener) {
+func (c *Collector) emitter(t target, out sink) (add func(obj map[string]any, namespace, name string), flat *flattener) {
 	if c.cfg.Naming == config.NamingKubeStateMetrics {
 		if t.gvr.Group == "apps" && t.kind == "Deployment" {
 			return func(obj map[string]any, namespace, name string) { ksmDeployment(out, obj, namespace, name) }, nil

@@ -10,6 +10,18 @@ import (
 	"github.com/liftpush/liftpush/internal/metric"
 )
 
+// sink takes the samples the namings (flattener, ksmDeployment) make of an
+// object: a familySet while listing, a rowBuilder for a watch cache.
+type sink interface {
+	// family returns the handle of the family called name; help is only
+	// called when the family is new, since its text costs an allocation.
+	family(name []byte, help func() string) int
+	// add records one sample of family fam. pairs are label name/value
+	// pairs without __name__; empty values are left out, as Prometheus
+	// treats them as absent.
+	add(fam int, value float64, pairs ...string)
+}
+
 // familySet gathers samples into families by name while list pages stream
 // in: only the samples are kept, never the objects they came from. Not safe
 // for concurrent use.
@@ -23,31 +35,28 @@ func newFamilySet() *familySet {
 	return &familySet{index: map[string]int{}, b: labels.NewScratchBuilder(8)}
 }
 
-// family returns the family called name, creating it with the help text
-// from help() the first time. help is a func so that the text, which costs
-// an allocation, is only built once per family rather than once per sample.
-func (s *familySet) family(name []byte, help func() string) *metric.Family {
+// family implements sink.
+func (s *familySet) family(name []byte, help func() string) int {
 	if i, ok := s.index[string(name)]; ok { // no allocation: the compiler special-cases this lookup
-		return s.fams[i]
+		return i
 	}
 	f := &metric.Family{Name: string(name), Help: help(), Type: model.MetricTypeGauge}
 	s.index[f.Name] = len(s.fams)
 	s.fams = append(s.fams, f)
-	return f
+	return len(s.fams) - 1
 }
 
-// add appends one sample to f. pairs are label name/value pairs without
-// __name__; empty values are left out, as Prometheus treats them as absent.
-func (s *familySet) add(f *metric.Family, value float64, pairs ...string) {
-	s.b.Reset()
-	s.b.Add(model.MetricNameLabel, f.Name)
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if pairs[i+1] != "" {
-			s.b.Add(pairs[i], pairs[i+1])
-		}
-	}
-	s.b.Sort()
-	f.Samples = append(f.Samples, metric.Sample{Labels: s.b.Labels(), Value: value})
+// add implements sink.
+func (s *familySet) add(fam int, value float64, pairs ...string) {
+	f := s.fams[fam]
+	f.Samples = append(f.Samples, metric.Sample{Labels: seriesLabels(&s.b, f.Name, pairs), Value: value})
+}
+
+// addSample appends a sample whose labels are already built (a watch
+// cache's row).
+func (s *familySet) addSample(fam int, smp metric.Sample) {
+	f := s.fams[fam]
+	f.Samples = append(f.Samples, smp)
 }
 
 // result returns the families sorted by name, for output that is stable
@@ -59,4 +68,18 @@ func (s *familySet) result() []metric.Family {
 	}
 	slices.SortFunc(out, func(a, b metric.Family) int { return strings.Compare(a.Name, b.Name) })
 	return out
+}
+
+// seriesLabels builds the labels of one series of family name from label
+// pairs, leaving out empty values.
+func seriesLabels(b *labels.ScratchBuilder, name string, pairs []string) labels.Labels {
+	b.Reset()
+	b.Add(model.MetricNameLabel, name)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			b.Add(pairs[i], pairs[i+1])
+		}
+	}
+	b.Sort()
+	return b.Labels()
 }

@@ -28,7 +28,7 @@ const (
 // sorted order so output is stable. A flattener is reused across objects to
 // keep its buffers, and is not safe for concurrent use.
 type flattener struct {
-	out    *familySet
+	out    sink
 	prefix string // "k8s_<kind>" or "kube_<kind>"
 	kind   string // for HELP: "Deployment"
 	gv     string // for HELP: "apps/v1"
@@ -43,7 +43,7 @@ type flattener struct {
 	truncated int
 }
 
-func newFlattener(out *familySet, prefix, kind, groupVersion string) *flattener {
+func newFlattener(out sink, prefix, kind, groupVersion string) *flattener {
 	return &flattener{
 		out:    out,
 		prefix: prefix + string(appendNamePart(nil, strings.ToLower(kind))),

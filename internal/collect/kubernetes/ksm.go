@@ -67,7 +67,7 @@ var ksmDeploymentFamilies = []ksmFamily{
 }
 
 // ksmDeployment adds the kube-state-metrics series of one Deployment.
-func ksmDeployment(out *familySet, d map[string]any, namespace, name string) {
+func ksmDeployment(out sink, d map[string]any, namespace, name string) {
 	var buf []byte
 	for i := range ksmDeploymentFamilies {
 		kf := &ksmDeploymentFamilies[i]

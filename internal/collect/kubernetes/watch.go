@@ -1,10 +1,8 @@
 package kubernetes
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/liftpush/liftpush/internal/metric"
 	"github.com/liftpush/liftpush/internal/shard"
 )
 
@@ -25,31 +24,41 @@ import (
 // requests, only in the walk over the cache. A run --once process lists, in
 // pages (list.go): a watch would have to list everything first anyway.
 //
-// The cache holds compact copies made by prune: a cluster of 100,000
-// Deployments would otherwise keep every annotation, managedFields entry
-// and container string in memory for nothing. Objects of another shard are
-// kept as stubs (their identity only): every shard watches everything, but
-// holds only its part. A reshard therefore starts the watches again, so
-// that the objects the shard now owns are fetched whole.
+// The cache holds rows (rows.go): the series each object of this shard
+// yields, built when it arrives, and nothing of the objects themselves.
+// Every shard watches everything but keeps only its part, so a reshard
+// starts the watches again, and the objects the shard now owns arrive
+// with the new list.
 
-// watchState is the collector's informers (client-go shared informers), one per
-// namespace ("" for all), started on first use.
+// watchState is the collector's watches, one per resource and namespace
+// ("" for all), started on first use.
 type watchState struct {
 	mu  sync.Mutex
 	ctx context.Context // ends the watch; nil: list every cycle
-	// stop ends the informers of the current shard (reset).
+	// stop ends the watches of the current shard (reset).
 	stop      context.CancelFunc
-	owner     shard.Owner // the part the informers' stubs were cut for
+	owner     shard.Owner // the part the watches' rows were cut for
 	informers map[watchKey]*watched
-	ictx      context.Context // the informers' context, ended by stop
+	ictx      context.Context // the watches' context, ended by stop
 }
 
-// watched is one informer and the last error of its list or watch, so a
+// watched is one watch: a reflector (client-go's list-and-watch loop)
+// filling a store of rows, and the last error of its list or watch, so a
 // cycle fails at once on a 403 instead of waiting for a sync that cannot
 // come.
 type watched struct {
-	inf     cache.SharedIndexInformer
+	store   *rowStore
+	rows    *rowBuilder
 	lastErr atomic.Pointer[error]
+}
+
+// fail records the outcome of a list or watch request.
+func (wd *watched) fail(err error) {
+	if err == nil {
+		wd.lastErr.Store(nil)
+		return
+	}
+	wd.lastErr.Store(&err)
 }
 
 type watchKey struct {
@@ -57,7 +66,7 @@ type watchKey struct {
 }
 
 // Watch implements the daemon's watcher: from the next Collect on, the
-// collector reads informer caches, kept current until ctx ends.
+// collector reads watch caches, kept current until ctx ends.
 func (c *Collector) Watch(ctx context.Context) {
 	c.watch.mu.Lock()
 	defer c.watch.mu.Unlock()
@@ -90,43 +99,45 @@ func (c *Collector) SetShard(o shard.Owner) {
 	}
 }
 
-// informer returns the started informer of t in namespace ns.
+// informer returns the started watch of t in namespace ns.
 func (c *Collector) informer(t target, ns string) *watched {
 	w := &c.watch
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	key := watchKey{t.spec, ns}
-	if inf, ok := w.informers[key]; ok {
-		return inf
+	if wd, ok := w.informers[key]; ok {
+		return wd
 	}
 	if w.informers == nil {
 		w.ictx, w.stop = context.WithCancel(w.ctx)
 		w.owner = c.shard.Get()
 		w.informers = map[watchKey]*watched{}
 	}
-	wd := &watched{inf: cache.NewSharedIndexInformer(c.listWatch(t, ns, w.owner), &unstructured.Unstructured{}, 0, cache.Indexers{})}
-	// The list and watch prune already; the transform catches what else
-	// reaches the store. Before Run: it applies from the first list on.
-	owner := w.owner
-	if err := wd.inf.SetTransform(func(obj any) (any, error) { return prune(obj, owner) }); err != nil {
-		c.logger.Warn("the informer cache keeps whole objects", "resource", t.spec, "err", err)
+	wd := &watched{
+		store: newRowStore(),
+		rows: newRowBuilder(w.owner, func(s sink) (func(map[string]any, string, string), *flattener) {
+			return c.emitter(t, s)
+		}),
 	}
-	if err := wd.inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-		wd.lastErr.Store(&err)
-	}); err != nil {
-		c.logger.Warn("list and watch errors of the informer are not reported", "resource", t.spec, "err", err)
-	}
-	go wd.inf.RunWithContext(w.ictx)
+	// No expected type: the list-watch hands the reflector rows, not the
+	// resource's own objects.
+	r := cache.NewReflectorWithOptions(c.listWatch(t, ns, wd), nil, wd.store, cache.ReflectorOptions{
+		Name:            "kubernetes " + t.spec + " " + ns,
+		TypeDescription: t.spec,
+	})
+	go r.RunWithContext(w.ictx)
 	w.informers[key] = wd
 	return wd
 }
 
-// listWatch lists and watches t in ns for an informer, pruning every
-// object as it is decoded (prune): the informer's own transform only runs
-// once the initial list or watch-list is complete, so 100,000 whole
-// Deployments (about 20 KiB each decoded) would be in memory at once.
-// Bookmarks pass unchanged: the watch-list's end is an annotation on one.
-func (c *Collector) listWatch(t target, ns string, owner shard.Owner) *cache.ListWatch {
+// listWatch lists and watches t in ns for a reflector, turning every
+// object into a row as it is decoded: a list page or a watch event is
+// garbage once its rows are made, so 100,000 whole Deployments (about
+// 20 KiB each decoded) are never in memory at once. Another shard's
+// objects leave the list at once; in a watch they pass as empty rows,
+// whose deletion from the store is a no-op. Bookmarks pass as rows
+// carrying their resource version and the watch-list's end.
+func (c *Collector) listWatch(t target, ns string, wd *watched) *cache.ListWatch {
 	var ri dynamic.ResourceInterface = c.dyn.Resource(t.gvr)
 	if t.namespaced && ns != "" {
 		ri = c.dyn.Resource(t.gvr).Namespace(ns)
@@ -139,33 +150,39 @@ func (c *Collector) listWatch(t target, ns string, owner shard.Owner) *cache.Lis
 				// The reflector's first list asks the apiserver's watch
 				// cache, which ignores the limit and answers 100,000
 				// objects in one body (2.9 GiB of peak RSS, measured): a
-				// consistent read comes in pages, each pruned here.
+				// consistent read comes in pages.
 				o.ResourceVersion, o.ResourceVersionMatch = "", ""
 			}
 			list, err := ri.List(ctx, o)
+			wd.fail(err)
 			if err != nil {
 				return nil, err
 			}
+			out := &rowList{Items: make([]*row, 0, len(list.Items))}
+			out.ResourceVersion, out.Continue, out.RemainingItemCount = list.GetResourceVersion(), list.GetContinue(), list.GetRemainingItemCount()
 			for i := range list.Items {
-				if p, err := prune(&list.Items[i], owner); err == nil {
-					list.Items[i] = *p.(*unstructured.Unstructured)
+				if r := wd.rows.row(&list.Items[i]); r.owned {
+					out.Items = append(out.Items, r)
 				}
 			}
-			return list, nil
+			return out, nil
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.LabelSelector = selector
 			w, err := ri.Watch(ctx, o)
+			wd.fail(err)
 			if err != nil {
 				return nil, err
 			}
 			return watch.Filter(w, func(e watch.Event) (watch.Event, bool) {
-				if e.Type != watch.Bookmark {
-					if p, err := prune(e.Object, owner); err == nil {
-						if obj, ok := p.(runtime.Object); ok {
-							e.Object = obj
-						}
-					}
+				u, ok := e.Object.(*unstructured.Unstructured)
+				if !ok {
+					return e, true // an error's Status
+				}
+				if e.Type == watch.Bookmark {
+					e.Object = &row{resourceVersion: u.GetResourceVersion(), initialEventsEnd: u.GetAnnotations()[metav1.InitialEventsAnnotationKey] == "true"}
+				} else {
+					e.Object = wd.rows.row(u)
 				}
 				return e, true
 			}), nil
@@ -173,146 +190,40 @@ func (c *Collector) listWatch(t target, ns string, owner shard.Owner) *cache.Lis
 	}
 }
 
-// fromCache hands the cached objects of t in ns to fn in namespace/name
-// order, once the cache has synced (the first cycle waits for the initial
-// list within its deadline).
-func (c *Collector) fromCache(ctx context.Context, t target, ns string, fn func(items []*unstructured.Unstructured)) (objects int, err error) {
+// fromCache adds the samples of t's objects in ns to out, in
+// namespace/name order, once the cache has synced (the first cycle waits
+// for the initial list within its deadline). It returns the number of
+// objects and of those the naming's limits cut short.
+func (c *Collector) fromCache(ctx context.Context, t target, ns string, out *familySet) (objects, truncated int, err error) {
 	wd := c.informer(t, ns)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	for !wd.inf.HasSynced() {
+	rows, ok := wd.store.snapshot()
+	for !ok {
 		if err := wd.lastErr.Load(); err != nil {
-			return 0, c.accessError(*err, t, ns, "list", "watch")
+			return 0, 0, c.accessError(*err, t, ns, "list", "watch")
 		}
 		select {
 		case <-ctx.Done():
-			return 0, c.accessError(fmt.Errorf("the watch cache did not sync before the cycle's deadline: %w", context.Cause(ctx)), t, ns, "list", "watch")
+			return 0, 0, c.accessError(fmt.Errorf("the watch cache did not sync before the cycle's deadline: %w", context.Cause(ctx)), t, ns, "list", "watch")
 		case <-tick.C:
 		}
+		rows, ok = wd.store.snapshot()
 	}
-	raw := wd.inf.GetStore().List()
-	own := c.shard.Get()
-	items := make([]*unstructured.Unstructured, 0, len(raw))
-	for _, o := range raw {
-		// Another shard's stubs are left out before the sort.
-		if u, ok := o.(*unstructured.Unstructured); ok && own.OwnsUID(string(u.GetUID())) {
-			items = append(items, u)
+	// The family table is read after the rows: it then holds every
+	// family they refer to.
+	fams := wd.rows.families()
+	ids := make([]int, len(fams))
+	for i, f := range fams {
+		ids[i] = out.family([]byte(f.name), func() string { return f.help })
+	}
+	for _, r := range rows {
+		for _, s := range r.samples {
+			out.addSample(ids[s.fam], metric.Sample{Labels: s.ls, Value: s.v})
+		}
+		if r.truncated {
+			truncated++
 		}
 	}
-	slices.SortFunc(items, func(a, b *unstructured.Unstructured) int {
-		return cmp.Or(cmp.Compare(a.GetNamespace(), b.GetNamespace()), cmp.Compare(a.GetName(), b.GetName()))
-	})
-	fn(items)
-	return len(items), nil
-}
-
-// prune is the informers' transform: it makes a compact copy of what the
-// namings read and drops the rest. Kept are numbers and booleans anywhere
-// (the kube-api-exporter naming turns each into a series), the identity
-// (metadata name, namespace, uid, resourceVersion) and the strings
-// kube-state-metrics' deployment family reads (creationTimestamp, the
-// conditions' type and status, the rolling update's percentages). List
-// elements stay in place, emptied, so indexes, which are label values, do
-// not move. An object another shard owns keeps its identity only.
-//
-// A copy rather than deletions in place: the decoded object's maps keep the
-// buckets of every key they ever held, and its small survivors would pin
-// the memory of the whole object spread over the heap.
-func prune(obj any, owner shard.Owner) (any, error) {
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok {
-		// A cache.DeletedFinalStateUnknown: passed through.
-		return obj, nil
-	}
-	root := pathRoot
-	if !owner.OwnsUID(string(u.GetUID())) {
-		root = stubRoot
-	}
-	pruned, _ := pruneMap(u.Object, root)
-	if pruned == nil {
-		pruned = map[string]any{}
-	}
-	return &unstructured.Unstructured{Object: pruned}, nil
-}
-
-// The paths whose strings prune keeps, as a small trie of map keys; a list
-// does not add a level (its elements are matched by the list's own node).
-type pathNode struct {
-	children map[string]*pathNode
-	// keep: keep the string found here. only: keep nothing but the
-	// children, not even numbers (a stub).
-	keep, only bool
-}
-
-func node(children map[string]*pathNode) *pathNode { return &pathNode{children: children} }
-
-var (
-	keepString = &pathNode{keep: true}
-	identity   = map[string]*pathNode{"name": keepString, "namespace": keepString, "uid": keepString, "resourceVersion": keepString}
-	pathRoot   = node(map[string]*pathNode{
-		"metadata": node(map[string]*pathNode{"name": keepString, "namespace": keepString, "uid": keepString, "resourceVersion": keepString, "creationTimestamp": keepString}),
-		"status":   node(map[string]*pathNode{"conditions": node(map[string]*pathNode{"type": keepString, "status": keepString})}),
-		"spec":     node(map[string]*pathNode{"strategy": node(map[string]*pathNode{"rollingUpdate": node(map[string]*pathNode{"maxSurge": keepString, "maxUnavailable": keepString})})}),
-	})
-	stubRoot = &pathNode{only: true, children: map[string]*pathNode{"metadata": {only: true, children: identity}}}
-)
-
-// child is n's node for key k; nil outside the trie.
-func (n *pathNode) child(k string) *pathNode {
-	if n == nil {
-		return nil
-	}
-	return n.children[k]
-}
-
-// pruneMap returns a copy of m without what prune drops, and whether
-// anything is left.
-func pruneMap(m map[string]any, n *pathNode) (map[string]any, bool) {
-	var out map[string]any
-	isMetadata := n != nil && n.children["uid"] != nil
-	for k, v := range m {
-		// The flattener skips these two (flatten.go); they are the bulk
-		// of most objects.
-		if isMetadata && (k == "managedFields" || k == "annotations") {
-			continue
-		}
-		c := n.child(k)
-		if n != nil && n.only && c == nil {
-			continue
-		}
-		nv, keep := pruneValue(v, c)
-		if !keep {
-			continue
-		}
-		if out == nil {
-			out = make(map[string]any, 4)
-		}
-		out[k] = nv
-	}
-	return out, out != nil
-}
-
-// pruneValue returns a copy of v without what prune drops, and whether
-// anything is left. n is v's place in the trie of kept strings, nil outside
-// it.
-func pruneValue(v any, n *pathNode) (any, bool) {
-	switch v := v.(type) {
-	case map[string]any:
-		return pruneMap(v, n)
-	case []any:
-		out := make([]any, len(v))
-		kept := false
-		for i, e := range v {
-			if ne, keep := pruneValue(e, n); keep {
-				out[i], kept = ne, true
-			}
-		}
-		return out, kept
-	case string:
-		return v, n != nil && n.keep
-	case nil:
-		return nil, false
-	default:
-		return v, n == nil || !n.only // numbers and booleans
-	}
+	return len(rows), truncated, nil
 }

@@ -9,15 +9,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/shard"
 	"github.com/liftpush/liftpush/internal/testinfra/kubeapi"
 )
 
-// TestWatchSameAsList: the watching collector, reading caches of pruned
-// objects, emits exactly what listing does, in both namings.
+// TestWatchSameAsList: the watching collector, reading caches of rows, emits exactly what listing does, in both namings.
 func TestWatchSameAsList(t *testing.T) {
 	srv := setupFixture(t)
 	for _, naming := range []string{config.NamingKubeAPIExporter, config.NamingKubeStateMetrics} {
@@ -106,58 +104,6 @@ func TestWatchFollowsChanges(t *testing.T) {
 	}
 }
 
-// TestPrune keeps numbers, booleans and the strings the namings read, with
-// list elements in place, and drops the rest.
-func TestPrune(t *testing.T) {
-	u := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "apps/v1", "kind": "Deployment",
-		"metadata": map[string]any{
-			"name": "web", "namespace": "shop", "uid": "u-1", "resourceVersion": "7", "generation": int64(3),
-			"creationTimestamp": "2026-01-01T00:00:00Z",
-			"labels":            map[string]any{"app": "web"},
-			"annotations":       map[string]any{"big": "x"},
-			"managedFields":     []any{map[string]any{"manager": "kubectl", "fieldsV1": map[string]any{"f:spec": map[string]any{}}}},
-			"ownerReferences":   []any{map[string]any{"name": "o", "controller": true}},
-		},
-		"spec": map[string]any{
-			"replicas": int64(2), "paused": false,
-			"strategy": map[string]any{"type": "RollingUpdate", "rollingUpdate": map[string]any{"maxSurge": "25%", "maxUnavailable": int64(1)}},
-			"template": map[string]any{"spec": map[string]any{"containers": []any{
-				map[string]any{"name": "sidecar", "image": "busybox", "args": []any{"a", "b"}},
-				map[string]any{"name": "web", "ports": []any{map[string]any{"containerPort": int64(80), "protocol": "TCP"}}},
-			}}},
-		},
-		"status": map[string]any{"replicas": int64(2), "conditions": []any{
-			map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "long text"},
-		}},
-	}}
-	out, err := prune(u, shard.Unsharded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]any{
-		"metadata": map[string]any{
-			"name": "web", "namespace": "shop", "uid": "u-1", "resourceVersion": "7", "generation": int64(3),
-			"creationTimestamp": "2026-01-01T00:00:00Z",
-			"ownerReferences":   []any{map[string]any{"controller": true}},
-		},
-		"spec": map[string]any{
-			"replicas": int64(2), "paused": false,
-			"strategy": map[string]any{"rollingUpdate": map[string]any{"maxSurge": "25%", "maxUnavailable": int64(1)}},
-			"template": map[string]any{"spec": map[string]any{"containers": []any{
-				nil,
-				map[string]any{"ports": []any{map[string]any{"containerPort": int64(80)}}},
-			}}},
-		},
-		"status": map[string]any{"replicas": int64(2), "conditions": []any{
-			map[string]any{"type": "Available", "status": "True"},
-		}},
-	}
-	if diff := cmp.Diff(want, out.(*unstructured.Unstructured).Object); diff != "" {
-		t.Errorf("pruned (-want +got):\n%s", diff)
-	}
-}
-
 // TestWatchForbidden: a watching collector without the RBAC to list fails
 // its cycle at once, naming both verbs it needs, instead of waiting for a
 // cache that cannot sync.
@@ -177,29 +123,6 @@ func TestWatchForbidden(t *testing.T) {
 	}
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("the forbidden cycle took %s", took)
-	}
-}
-
-// TestPruneStub: an object of another shard keeps its identity only.
-func TestPruneStub(t *testing.T) {
-	obj := func() *unstructured.Unstructured {
-		return &unstructured.Unstructured{Object: map[string]any{
-			"metadata": map[string]any{"name": "web", "namespace": "shop", "uid": "u-1", "resourceVersion": "7", "generation": int64(3), "labels": map[string]any{"a": "b"}},
-			"spec":     map[string]any{"replicas": int64(2)},
-		}}
-	}
-	mine, theirs := shard.Owner{Shard: 0, Total: 2}, shard.Owner{Shard: 1, Total: 2}
-	if !mine.OwnsUID("u-1") {
-		mine, theirs = theirs, mine
-	}
-	out, _ := prune(obj(), theirs)
-	want := map[string]any{"metadata": map[string]any{"name": "web", "namespace": "shop", "uid": "u-1", "resourceVersion": "7"}}
-	if diff := cmp.Diff(want, out.(*unstructured.Unstructured).Object); diff != "" {
-		t.Errorf("stub (-want +got):\n%s", diff)
-	}
-	out, _ = prune(obj(), mine)
-	if got := out.(*unstructured.Unstructured).Object["spec"]; !cmp.Equal(got, map[string]any{"replicas": int64(2)}) {
-		t.Errorf("the owner's copy lost its spec: %v", got)
 	}
 }
 
