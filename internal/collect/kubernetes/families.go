@@ -59,6 +59,12 @@ func (s *familySet) addSample(fam int, smp metric.Sample) {
 	f.Samples = append(f.Samples, smp)
 }
 
+// grow makes room for n more samples in family fam.
+func (s *familySet) grow(fam, n int) {
+	f := s.fams[fam]
+	f.Samples = slices.Grow(f.Samples, n)
+}
+
 // result returns the families sorted by name, for output that is stable
 // from one run to the next.
 func (s *familySet) result() []metric.Family {
