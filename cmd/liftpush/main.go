@@ -44,6 +44,7 @@ destination failed; 2 usage or configuration error, before any work.`)
 	app.HelpFlag.Short('h')
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)
+	mem := addMemLimitFlags(app)
 
 	var f flags
 	cmds := []command{
@@ -58,7 +59,12 @@ destination failed; 2 usage or configuration error, before any work.`)
 		fmt.Fprintf(os.Stderr, "liftpush: %s; see 'liftpush --help'\n", err)
 		return exitUsage
 	}
+	if err := mem.validate(); err != nil {
+		fmt.Fprintf(os.Stderr, "liftpush: %s\n", err)
+		return exitUsage
+	}
 	logger := promslog.New(logCfg)
+	mem.apply(logger, "/")
 	for _, c := range cmds {
 		if c.name() == chosen {
 			return exitCode(logger, c.exec(logger))
