@@ -8,7 +8,7 @@ import (
 
 // watcher is a collector that can keep a local copy of its source current
 // instead of fetching it every cycle (the Kubernetes collector's
-// informers). Only a daemon asks for it: a run --once process would fetch
+// watch caches). Only a daemon asks for it: a run --once process would fetch
 // everything once either way.
 type watcher interface {
 	// Watch makes later Collects read the local copy, kept current until

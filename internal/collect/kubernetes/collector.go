@@ -28,7 +28,7 @@ import (
 )
 
 // Collector lists the configured resources once per Collect, or, once a
-// daemon called Watch, reads them from informer caches. Collect must
+// daemon called Watch, reads them from watch caches. Collect must
 // not be called concurrently with itself (the collect.Collector contract);
 // it keeps the resolved resources between calls.
 type Collector struct {
@@ -43,7 +43,7 @@ type Collector struct {
 	targets []target
 	// shard is the part of the objects this replica keeps (shard.go).
 	shard shard.Holder
-	// watch holds the informers of a daemon (watch.go).
+	// watch holds the watches of a daemon (watch.go).
 	watch watchState
 }
 

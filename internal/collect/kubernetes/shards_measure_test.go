@@ -25,7 +25,7 @@ import (
 // kube-apiserver, it measures
 //   - one unsharded `run --once` against each of 4 shards (wall, peak RSS),
 //     pushing into a receiver that discards what it gets;
-//   - the daemon's steady state, watching (informers) and listing
+//   - the daemon's steady state, watching (watch caches) and listing
 //     (--no-kubernetes.watch), unsharded and as shard 0 of 4: RSS after
 //     its cycles, peak RSS, and the median cycle after the first.
 //

@@ -36,10 +36,10 @@ type watchState struct {
 	mu  sync.Mutex
 	ctx context.Context // ends the watch; nil: list every cycle
 	// stop ends the watches of the current shard (reset).
-	stop      context.CancelFunc
-	owner     shard.Owner // the part the watches' rows were cut for
-	informers map[watchKey]*watched
-	ictx      context.Context // the watches' context, ended by stop
+	stop    context.CancelFunc
+	owner   shard.Owner // the part the watches' rows were cut for
+	watches map[watchKey]*watched
+	ictx    context.Context // the watches' context, ended by stop
 }
 
 // watched is one watch: a reflector (client-go's list-and-watch loop)
@@ -95,23 +95,23 @@ func (c *Collector) SetShard(o shard.Owner) {
 	defer w.mu.Unlock()
 	if w.stop != nil && w.owner != o {
 		w.stop()
-		w.stop, w.informers = nil, nil
+		w.stop, w.watches = nil, nil
 	}
 }
 
-// informer returns the started watch of t in namespace ns.
-func (c *Collector) informer(t target, ns string) *watched {
+// watchOf returns the started watch of t in namespace ns.
+func (c *Collector) watchOf(t target, ns string) *watched {
 	w := &c.watch
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	key := watchKey{t.spec, ns}
-	if wd, ok := w.informers[key]; ok {
+	if wd, ok := w.watches[key]; ok {
 		return wd
 	}
-	if w.informers == nil {
+	if w.watches == nil {
 		w.ictx, w.stop = context.WithCancel(w.ctx)
 		w.owner = c.shard.Get()
-		w.informers = map[watchKey]*watched{}
+		w.watches = map[watchKey]*watched{}
 	}
 	wd := &watched{
 		store: newRowStore(),
@@ -126,7 +126,7 @@ func (c *Collector) informer(t target, ns string) *watched {
 		TypeDescription: t.spec,
 	})
 	go r.RunWithContext(w.ictx)
-	w.informers[key] = wd
+	w.watches[key] = wd
 	return wd
 }
 
@@ -195,7 +195,7 @@ func (c *Collector) listWatch(t target, ns string, wd *watched) *cache.ListWatch
 // for the initial list within its deadline). It returns the number of
 // objects and of those the naming's limits cut short.
 func (c *Collector) fromCache(ctx context.Context, t target, ns string, out *familySet) (objects, truncated int, err error) {
-	wd := c.informer(t, ns)
+	wd := c.watchOf(t, ns)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	rows, ok := wd.store.snapshot()

@@ -35,8 +35,8 @@ func TestWatchSameAsList(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(w.watch.informers) != 2*len(fixtureNamespaces) {
-				t.Fatalf("%d informers, want one per resource and namespace (%d)", len(w.watch.informers), 2*len(fixtureNamespaces))
+			if len(w.watch.watches) != 2*len(fixtureNamespaces) {
+				t.Fatalf("%d watches, want one per resource and namespace (%d)", len(w.watch.watches), 2*len(fixtureNamespaces))
 			}
 			if diff := cmp.Diff(exposition(listed), exposition(watched)); diff != "" {
 				t.Errorf("watch differs from list (-list +watch):\n%s", diff)
