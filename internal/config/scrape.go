@@ -256,9 +256,6 @@ func knownProtocols() []string {
 // must never look accepted while it does something else.
 func (c *ScrapeConfig) refused() []error {
 	var errs []error
-	if c.NativeHistogramBucketLimit != 0 || c.NativeHistogramMinBucketFactor != 0 {
-		errs = append(errs, errors.New("native_histogram_bucket_limit, native_histogram_min_bucket_factor: not supported yet, as native histograms are not; remove them"))
-	}
 	if c.ScrapeFailureLogFile != "" {
 		errs = append(errs, errors.New("scrape_failure_log_file: not supported: liftpush logs every failed scrape with its target and error in its own log; remove the key"))
 	}

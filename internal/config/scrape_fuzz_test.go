@@ -23,7 +23,7 @@ var scrapeOnly = []*regexp.Regexp{
 	regexp.MustCompile(`^scheme: file reads one local file`),
 	regexp.MustCompile(`^metrics_path: (with scheme file|".*" must start with /)`),
 	// Keys liftpush decodes and refuses by name (refused()).
-	regexp.MustCompile(`^(native_histogram_bucket_limit|scrape_failure_log_file)`),
+	regexp.MustCompile(`^scrape_failure_log_file`),
 	// Discovery that is not linked.
 	regexp.MustCompile(`^[a-z]+_sd_configs: this service discovery is not linked`),
 	// Prometheus reports one protocol error; liftpush names each entry.
@@ -59,7 +59,7 @@ func FuzzScrapeConfigLikePrometheus(f *testing.F) {
 		"- job_name: x\n  relabel_configs: [{action: hashmod, source_labels: [__address__], modulus: 4, target_label: __tmp_hash}, {action: keep, source_labels: [__tmp_hash], regex: '1'}]\n  static_configs: [{targets: [a:1]}]",
 		"- job_name: x\n  relabel_configs: [{action: keepequal, source_labels: [a], target_label: b}, {action: lowercase, source_labels: [c], target_label: d}]\n  static_configs: [{targets: [a:1]}]",
 		"- job_name: x\n  extra_scrape_metrics: true\n  scrape_failure_log_file: /tmp/f\n  static_configs: [{targets: [a:1]}]",
-		"- job_name: x\n  native_histogram_bucket_limit: 10\n  static_configs: [{targets: [a:1]}]",
+		"- job_name: x\n  native_histogram_bucket_limit: 10\n  native_histogram_min_bucket_factor: 1.1\n  static_configs: [{targets: [a:1]}]",
 		"- job_name: x\n  scheme: ftp\n  static_configs: [{targets: [a:1]}]",
 		"- job_name: x",
 		"- job_name: ''",

@@ -73,6 +73,7 @@ func (c *Collector) scrapeOnce(ctx context.Context, t *target, start time.Time) 
 		lb     = labels.NewBuilder(labels.EmptyLabels())
 		hashes []uint64
 		limErr error
+		hl     = newHistogramLimits(c.cfg)
 	)
 	st, err := c.parse(body, exposition.ParseOptions{
 		HonorTimestamps:                c.cfg.HonorTimestamps,
@@ -93,6 +94,9 @@ func (c *Collector) scrapeOnce(ctx context.Context, t *target, start time.Time) 
 			s.Labels = ls
 			if s.T == 0 {
 				s.T = ts
+			}
+			if s.IsHistogram() && hl.active() && limErr == nil {
+				s.Extra, limErr = hl.apply(s.Extra)
 			}
 			samples = append(samples, s)
 			hashes = append(hashes, ls.Hash())
