@@ -28,6 +28,10 @@ type Family struct {
 	// Samples are in the order they were produced. Each sample's labels
 	// carry its own __name__.
 	Samples []Sample
+	// Untracked series get no stale marker when they vanish: a scrape's
+	// samples that carry the target's own timestamps, as Prometheus does
+	// unless track_timestamps_staleness is true.
+	Untracked bool
 }
 
 // Sample is one value of one series. Labels include __name__ and are sorted

@@ -83,6 +83,7 @@ func (c *Collector) scrapeOnce(ctx context.Context, t *target, start time.Time) 
 		ConvertClassicHistogramsToNHCB: c.cfg.ConvertClassicHistogramsToNHCBEnabled(),
 	}, func(f metric.Family) error {
 		samples := f.Samples[:0]
+		var stamped []metric.Sample // the target's own timestamps, untracked
 		for _, s := range f.Samples {
 			ls, ok := c.mutate(lb, s.Labels, t.labels, c.cfg.MetricRelabelConfigs)
 			if !ok {
@@ -92,16 +93,21 @@ func (c *Collector) scrapeOnce(ctx context.Context, t *target, start time.Time) 
 				limErr = c.checkLabels(ls)
 			}
 			s.Labels = ls
-			if s.T == 0 {
+			own := s.T != 0
+			if !own {
 				s.T = ts
 			}
 			if s.IsHistogram() && hl.active() && limErr == nil {
 				s.Extra, limErr = hl.apply(s.Extra)
 			}
-			samples = append(samples, s)
+			if own && !c.cfg.TrackTimestampsStaleness {
+				stamped = append(stamped, s)
+			} else {
+				samples = append(samples, s)
+			}
 			hashes = append(hashes, ls.Hash())
 		}
-		n.kept += len(samples)
+		n.kept += len(samples) + len(stamped)
 		if lim := c.cfg.SampleLimit; lim > 0 && uint(n.kept) > lim && limErr == nil {
 			limErr = fmt.Errorf("sample_limit exceeded: more than %d samples after metric relabelling: %w", lim, errLimit)
 		}
@@ -112,7 +118,14 @@ func (c *Collector) scrapeOnce(ctx context.Context, t *target, start time.Time) 
 			return nil
 		}
 		if len(samples) > 0 {
-			f.Samples = samples
+			tracked := f
+			tracked.Samples = samples
+			fams = append(fams, tracked)
+		}
+		if len(stamped) > 0 {
+			// As in Prometheus without track_timestamps_staleness: a
+			// series with its own timestamps gets no stale marker.
+			f.Samples, f.Untracked = stamped, true
 			fams = append(fams, f)
 		}
 		return nil

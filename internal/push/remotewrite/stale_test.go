@@ -101,3 +101,52 @@ func TestStaleMarkers(t *testing.T) {
 		t.Fatal("stale NaN is not a NaN")
 	}
 }
+
+// TestUntrackedNotMarked: an Untracked family's series (a target's own
+// timestamps) gets no stale marker when it vanishes, and none either while
+// it is still sent after an earlier cycle tracked it.
+func TestUntrackedNotMarked(t *testing.T) {
+	rc := &receiver{}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	cl := newTestClient(t, testConfig(t, srv.URL, nil), nil)
+	cycle := func(at int64, fams ...metric.Family) {
+		t.Helper()
+		for i := range fams {
+			fams[i].Samples[0].T = at
+		}
+		if rep := pushtest.Deliver(t.Context(), cl, push.Options{Cycle: at}, []metric.Group{{Collector: "c", Up: true, Families: fams}}); rep.Err != nil {
+			t.Fatal(rep.Err)
+		}
+	}
+	gauge := func(name string, untracked bool) metric.Family {
+		f := metric.Gauge(name, "", 1, labels.FromStrings("job", "x"))
+		f.Untracked = untracked
+		return f
+	}
+	stale := func() []string {
+		var out []string
+		for _, r := range rc.all() {
+			for _, ts := range r.req.Timeseries {
+				for _, s := range ts.Samples {
+					if value.IsStaleNaN(s.Value) {
+						out = append(out, fmt.Sprintf("%s@%d", ts.Labels[0].Value, s.Timestamp))
+					}
+				}
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	cycle(1000, gauge("was_tracked", false), gauge("untracked", true), gauge("tracked", false))
+	// was_tracked is now sent untracked: not marked although the last
+	// cycle tracked it.
+	cycle(2000, gauge("was_tracked", true), gauge("untracked", true), gauge("tracked", false))
+	if got := stale(); len(got) != 0 {
+		t.Errorf("series still sent were marked: %v", got)
+	}
+	cycle(3000)
+	if diff := cmp.Diff([]string{"tracked@3000"}, stale()); diff != "" {
+		t.Errorf("after everything vanished (-want +got):\n%s", diff)
+	}
+}

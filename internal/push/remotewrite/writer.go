@@ -45,10 +45,13 @@ type writer struct {
 	// the next cycle's staleness markers; nil when not a cycle.
 	series map[uint64]labels.Labels
 	hists  map[uint64]histKind // the native histogram series among series (native.go)
-	cycle  int64
-	shard  string // push.Options.Shard
-	max    int
-	meta   metadataPlan // what this delivery sends of metadata_config
+	// untracked are the series of Untracked families this cycle: never
+	// marked stale, even when an earlier cycle tracked them.
+	untracked map[uint64]struct{}
+	cycle     int64
+	shard     string // push.Options.Shard
+	max       int
+	meta      metadataPlan // what this delivery sends of metadata_config
 	// scratch is validSeries' buffer.
 	scratch []byte
 	// cur is the shard the family being written fills; pending counts,
@@ -146,12 +149,39 @@ func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
 // self-metrics are all series.
 func (w *writer) Write(g *metric.Group) {
 	for i := range g.Families {
-		w.append(&g.Families[i], w.series)
+		f := &g.Families[i]
+		if f.Untracked && w.series != nil {
+			w.untrack(f)
+			w.append(f, nil)
+			continue
+		}
+		w.append(f, w.series)
 	}
 	// Self-metrics are not tracked: they never go stale while liftpush
 	// runs, and a failed collector's up=0 is exactly what must stay.
 	for i := range g.Self {
 		w.append(&g.Self[i], nil)
+	}
+}
+
+// untrack records the series of f, an Untracked family, as sent this
+// cycle, keyed like tracked series by their labels after
+// write_relabel_configs.
+func (w *writer) untrack(f *metric.Family) {
+	if w.untracked == nil {
+		w.untracked = map[uint64]struct{}{}
+	}
+	rcs := w.c.cfg.WriteRelabelConfigs
+	for i := range f.Samples {
+		ls := f.Samples[i].Labels
+		if len(rcs) > 0 {
+			w.lb.Reset(ls)
+			if !relabel.ProcessBuilder(w.lb, rcs...) {
+				continue
+			}
+			ls = w.lb.Labels()
+		}
+		w.untracked[ls.Hash()] = struct{}{}
 	}
 }
 
@@ -449,7 +479,8 @@ func (w *writer) markStale() {
 	}
 	n := 0
 	for h, ls := range prev {
-		if _, ok := w.series[h]; !ok {
+		_, sent := w.untracked[h]
+		if _, ok := w.series[h]; !ok && !sent {
 			// write_relabel_configs already ran on these labels.
 			// A stale marker is the one sample of a series absent from
 			// this delivery: any shard keeps it in order. A histogram
