@@ -59,21 +59,11 @@ func TestStaleMarkers(t *testing.T) {
 		}
 	}
 	stale := func() []string {
-		var out []string
-		for _, r := range rc.all() {
-			for _, ts := range r.req.Timeseries {
-				for _, s := range ts.Samples {
-					if value.IsStaleNaN(s.Value) {
-						if !slices.ContainsFunc(ts.Labels, func(l prompb.Label) bool { return l.Name == "origin" && l.Value == "liftpush" }) {
-							t.Errorf("stale marker without the relabelled label: %v", ts.Labels)
-						}
-						out = append(out, fmt.Sprintf("%s@%d", ts.Labels[0].Value, s.Timestamp))
-					}
-				}
+		return staleMarkers(rc, func(ls []prompb.Label) {
+			if !slices.ContainsFunc(ls, func(l prompb.Label) bool { return l.Name == "origin" && l.Value == "liftpush" }) {
+				t.Errorf("stale marker without the relabelled label: %v", ls)
 			}
-		}
-		slices.Sort(out)
-		return out
+		})
 	}
 
 	cycle(1000, []string{"a", "b", "c"}, []string{"liftpush_collector_up"})
@@ -124,20 +114,7 @@ func TestUntrackedNotMarked(t *testing.T) {
 		f.Untracked = untracked
 		return f
 	}
-	stale := func() []string {
-		var out []string
-		for _, r := range rc.all() {
-			for _, ts := range r.req.Timeseries {
-				for _, s := range ts.Samples {
-					if value.IsStaleNaN(s.Value) {
-						out = append(out, fmt.Sprintf("%s@%d", ts.Labels[0].Value, s.Timestamp))
-					}
-				}
-			}
-		}
-		slices.Sort(out)
-		return out
-	}
+	stale := func() []string { return staleMarkers(rc, nil) }
 	cycle(1000, gauge("was_tracked", false), gauge("untracked", true), gauge("tracked", false))
 	// was_tracked is now sent untracked: not marked although the last
 	// cycle tracked it.
@@ -149,4 +126,24 @@ func TestUntrackedNotMarked(t *testing.T) {
 	if diff := cmp.Diff([]string{"tracked@3000"}, stale()); diff != "" {
 		t.Errorf("after everything vanished (-want +got):\n%s", diff)
 	}
+}
+
+// staleMarkers lists the stale markers rc received as name@timestamp,
+// sorted, handing each one's labels to check when it is not nil.
+func staleMarkers(rc *receiver, check func([]prompb.Label)) []string {
+	var out []string
+	for _, r := range rc.all() {
+		for _, ts := range r.req.Timeseries {
+			for _, s := range ts.Samples {
+				if value.IsStaleNaN(s.Value) {
+					if check != nil {
+						check(ts.Labels)
+					}
+					out = append(out, fmt.Sprintf("%s@%d", ts.Labels[0].Value, s.Timestamp))
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
