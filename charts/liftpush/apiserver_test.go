@@ -89,7 +89,7 @@ func TestAPIServer(t *testing.T) {
 			cannot:   []string{"list secrets --all-namespaces", "delete deployments.apps -n team-a", "watch deployments.apps --all-namespaces", "list statefulsets.apps --all-namespaces"},
 		},
 		{
-			// The daemon's informers list, then watch.
+			// The daemon's watch caches list, then watch.
 			scenario: "deployment",
 			can:      []string{"list deployments.apps --all-namespaces", "watch deployments.apps --all-namespaces", "list statefulsets.apps -n team-b", "list workerpools.workers.spacelift.io --all-namespaces"},
 			cannot:   []string{"list pods --all-namespaces", "update workerpools.workers.spacelift.io -n team-a"},

@@ -238,7 +238,7 @@ func rule(group string, resources ...string) rbacv1.PolicyRule {
 	return rbacv1.PolicyRule{APIGroups: []string{group}, Resources: resources, Verbs: []string{"get", "list"}}
 }
 
-// watchRule is rule for a daemon, whose collector keeps informer caches.
+// watchRule is rule for a daemon, whose collector keeps watch caches.
 func watchRule(group string, resources ...string) rbacv1.PolicyRule {
 	r := rule(group, resources...)
 	r.Verbs = append(r.Verbs, "watch")
