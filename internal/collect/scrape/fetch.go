@@ -103,7 +103,7 @@ func (c *Collector) open(ctx context.Context, t *target) (*body, error) {
 		req.Header.Set("Accept-Encoding", "identity")
 	}
 	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(t.timeout.Seconds(), 'f', -1, 64))
-	resp, err := c.client.Do(req)
+	resp, err := c.clientFor(t).Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("scraping: %w", err)
 	}

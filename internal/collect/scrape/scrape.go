@@ -47,6 +47,9 @@ type Collector struct {
 	// for scrape_series_added.
 	seen map[string][]uint64
 	last *cached // set for a job with its own scrape_interval
+	// sockets are the clients of targets scraped through a unix socket,
+	// by path (socket.go).
+	sockets map[string]*http.Client
 }
 
 // New builds the collector of one scrape job. The job's HTTP client is made
@@ -183,6 +186,7 @@ func (c *Collector) collect(ctx context.Context) ([]metric.Family, error) {
 // target is one scrape target: its URL and the labels its series get.
 type target struct {
 	url     string
+	socket  string        // __unix_socket__: dial this socket instead of the URL's host
 	labels  labels.Labels // job, instance and the other public target labels
 	timeout time.Duration
 	key     string // identity across cycles: labels and URL
@@ -267,7 +271,11 @@ func (c *Collector) buildTargets(groups []*targetgroup.Group) ([]*target, error)
 				continue // another shard's target, after relabelling (issue 20)
 			}
 			u := t.URL().String()
+			socket := t.GetValue(socketLabel)
 			key := ls.String() + " " + u
+			if socket != "" {
+				key += " unix:" + socket
+			}
 			if seen[key] {
 				continue
 			}
@@ -276,7 +284,7 @@ func (c *Collector) buildTargets(groups []*targetgroup.Group) ([]*target, error)
 			if v, err := model.ParseDuration(t.GetValue(model.ScrapeTimeoutLabel)); err == nil && v > 0 {
 				timeout = time.Duration(v)
 			}
-			out = append(out, &target{url: u, labels: ls, timeout: timeout, key: key})
+			out = append(out, &target{url: u, socket: socket, labels: ls, timeout: timeout, key: key})
 		}
 	}
 	for _, err := range errs {
