@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,7 +28,8 @@ type Daemon interface {
 }
 
 // Handler serves /-/healthy, /-/ready, /-/reload (POST or PUT, as
-// Prometheus) and /metrics from g.
+// Prometheus), /metrics from g, and /debug/pprof/, as Prometheus and the
+// Pushgateway do: a daemon's memory is best explained where it runs.
 func Handler(d Daemon, g prometheus.Gatherer, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
@@ -53,12 +55,17 @@ func Handler(d Daemon, g prometheus.Gatherer, logger *slog.Logger) http.Handler 
 		fmt.Fprintln(w, "configuration reloaded; it takes effect from the next cycle.")
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
 			return
 		}
-		fmt.Fprintln(w, "liftpush: /metrics, /-/healthy, /-/ready, POST /-/reload")
+		fmt.Fprintln(w, "liftpush: /metrics, /-/healthy, /-/ready, POST /-/reload, /debug/pprof/")
 	})
 	return mux
 }

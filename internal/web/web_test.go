@@ -81,6 +81,8 @@ func TestHandler(t *testing.T) {
 		{name: "failed reload names the problem", before: func() { d.err = errors.New(`invalid liftpush.yml: global.job: must not be empty`) },
 			method: "POST", path: "/-/reload", wantStatus: 500, wantBody: "global.job"},
 		{name: "metrics", method: "GET", path: "/metrics", wantStatus: 200, wantBody: "liftpush_test_gauge 0"},
+		{name: "heap profile", method: "GET", path: "/debug/pprof/heap?debug=1", wantStatus: 200, wantBody: "heap profile:"},
+		{name: "profile index", method: "GET", path: "/debug/pprof/", wantStatus: 200, wantBody: "goroutine"},
 		{name: "unknown path", method: "GET", path: "/nope", wantStatus: 404},
 	}
 	for _, s := range steps {
