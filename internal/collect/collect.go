@@ -33,6 +33,11 @@ type Collector interface {
 	// Collect on (shard.Owner); a collector whose work cannot be split
 	// ignores it, and the pipeline runs it on shard 0 only.
 	SetShard(o shard.Owner)
+	// Watch makes later Collects read a local copy of the source, kept
+	// current until ctx ends, where the source can be watched (the
+	// Kubernetes watch caches); others ignore it. Only a daemon calls
+	// it: a run --once fetches everything once either way.
+	Watch(ctx context.Context)
 }
 
 // Options is what every collector factory gets besides the config.

@@ -32,6 +32,7 @@ func (probes) Probe(context.Context) (string, error) { return "fake", nil }
 func (probes) Stats() push.Stats                     { return push.Stats{} }
 func (probes) Close(context.Context) error           { return nil }
 func (probes) SetShard(shard.Owner)                  {}
+func (probes) Watch(context.Context)                 {}
 
 type fakeCollector struct {
 	probes

@@ -65,7 +65,7 @@ type watchKey struct {
 	spec, namespace string
 }
 
-// Watch implements the daemon's watcher: from the next Collect on, the
+// Watch implements collect.Collector: from the next Collect on, the
 // collector reads watch caches, kept current until ctx ends.
 func (c *Collector) Watch(ctx context.Context) {
 	c.watch.mu.Lock()

@@ -146,6 +146,9 @@ func (c *Collector) Close(context.Context) error { return nil }
 // the pipeline runs Spacelift on shard 0 only.
 func (c *Collector) SetShard(shard.Owner) {}
 
+// Watch implements collect.Collector: the API has nothing to watch.
+func (c *Collector) Watch(context.Context) {}
+
 // Collect queries the API once (plus one request per page of stacks when
 // spacelift.stacks is on) and returns every series it could build. A
 // partial answer comes back together with an error; an API that refuses
