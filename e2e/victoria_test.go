@@ -143,7 +143,7 @@ remote_write:
 	if err != nil {
 		t.Fatal(err)
 	}
-	col, err := kubernetes.New(cfg.Kubernetes, slog.New(slog.DiscardHandler), "liftpush/e2e")
+	col, err := kubernetes.New(cfg.Kubernetes, cfg.Global.SeriesDefaults(), slog.New(slog.DiscardHandler), "liftpush/e2e")
 	if err != nil {
 		t.Fatal(err)
 	}

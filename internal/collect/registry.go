@@ -27,12 +27,14 @@ type source struct {
 // its package and one entry here.
 var sources = map[string]source{
 	"kubernetes": {
-		section: func(cfg *config.Config) any { return cfg.Kubernetes },
+		// The labels its series are built with are part of what a
+		// reload must not carry over unchanged.
+		section: func(cfg *config.Config) any { return []any{cfg.Kubernetes, cfg.Global.SeriesDefaults()} },
 		build: func(cfg *config.Config, opts Options) ([]Collector, error) {
 			if !cfg.Kubernetes.IsEnabled() {
 				return nil, nil
 			}
-			c, err := kubernetes.New(cfg.Kubernetes, opts.Logger.With("collector", "kubernetes"), opts.UserAgent)
+			c, err := kubernetes.New(cfg.Kubernetes, cfg.Global.SeriesDefaults(), opts.Logger.With("collector", "kubernetes"), opts.UserAgent)
 			if err != nil {
 				return nil, fmt.Errorf("kubernetes: %w", err)
 			}

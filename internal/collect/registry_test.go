@@ -1,6 +1,8 @@
 package collect
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/liftpush/liftpush/internal/config"
@@ -82,5 +84,48 @@ spacelift:
 	}
 	if secret.All()[0] == got["spacelift"] {
 		t.Error("spacelift kept though its secret changed")
+	}
+}
+
+// TestBuildRebuildsKubernetesOnNewLabels: the Kubernetes collector builds
+// global.job and external_labels into its series (kubernetes.New), so a
+// reload that changes them must rebuild it, and one that does not must
+// keep it with its watch caches.
+func TestBuildRebuildsKubernetesOnNewLabels(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	doc := `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`
+	if err := os.WriteFile(kubeconfig, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kube := "kubernetes: {kubeconfig: " + kubeconfig + "}\n"
+	build := func(global string, prev *Set) (*Set, Collector) {
+		t.Helper()
+		s, err := Build(load(t, global+kube), Options{}, prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, s.All()[0]
+	}
+	first, c := build("global: {job: a}\n", nil)
+	for _, step := range []struct {
+		global  string
+		rebuilt bool
+	}{
+		{"global: {job: a}\n", false},
+		{"global: {job: b}\n", true},
+		{"global: {job: b, external_labels: {cluster: eu}}\n", true},
+		{"global: {job: b, external_labels: {cluster: eu}}\n", false},
+	} {
+		next, nc := build(step.global, first)
+		if (nc != c) != step.rebuilt {
+			t.Errorf("%q: rebuilt %v, want %v", step.global, nc != c, step.rebuilt)
+		}
+		first, c = next, nc
 	}
 }

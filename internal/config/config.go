@@ -19,6 +19,7 @@ import (
 
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
 	"go.yaml.in/yaml/v2"
 
@@ -65,6 +66,20 @@ type GlobalConfig struct {
 	// Shard and TotalShards split the work between replicas (shard.go).
 	Shard       int `yaml:"shard"`
 	TotalShards int `yaml:"total_shards"`
+}
+
+// SeriesDefaults are the labels every pushed series gets where it has none
+// of that name: job, then external_labels (an external "job" wins, as a
+// later label does in Prometheus' external_labels).
+func (g *GlobalConfig) SeriesDefaults() labels.Labels {
+	b := labels.NewBuilder(labels.EmptyLabels())
+	if g.Job != "" {
+		b.Set(model.JobLabel, g.Job)
+	}
+	for name, value := range g.ExternalLabels {
+		b.Set(name, value)
+	}
+	return b.Labels()
 }
 
 // DefaultGlobalConfig is used for a file without a global block, and for runs

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -45,13 +46,19 @@ type Collector struct {
 	shard shard.Holder
 	// watch holds the watches of a daemon (watch.go).
 	watch watchState
+	// defaults are the labels every series gets where it has none of
+	// that name (seriesLabels).
+	defaults []labels.Label
 }
 
 // New builds the collector. It reads the kubeconfig but does not contact
 // the cluster: an unreachable apiserver is a failed collection, reported
-// per cycle, not a reason to refuse to start.
-func New(cfg *config.KubernetesConfig, logger *slog.Logger, userAgent string) (*Collector, error) {
+// per cycle, not a reason to refuse to start. Every series gets each of
+// defaults (config.GlobalConfig.SeriesDefaults) whose name it lacks, so
+// that the pipeline, which adds them where missing, copies nothing.
+func New(cfg *config.KubernetesConfig, defaults labels.Labels, logger *slog.Logger, userAgent string) (*Collector, error) {
 	c := &Collector{cfg: *cfg, logger: logger}
+	defaults.Range(func(l labels.Label) { c.defaults = append(c.defaults, l) })
 	// Zero values from a config built in code rather than decoded from YAML.
 	if c.cfg.Naming == "" {
 		c.cfg.Naming = config.DefaultKubernetesConfig.Naming
@@ -106,7 +113,7 @@ func (c *Collector) Collect(ctx context.Context) ([]metric.Family, error) {
 			c.targets = targets
 		}
 	}
-	out := newFamilySet()
+	out := newFamilySet(c.defaults)
 	truncated := 0
 	own := c.shard.Get()
 	watch := c.watching()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/liftpush/liftpush/internal/config"
@@ -30,7 +31,7 @@ func newCollector(t testing.TB, kubeconfig string, mutate func(*config.Kubernete
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	c, err := New(&cfg, slog.New(slog.DiscardHandler), "liftpush/test")
+	c, err := New(&cfg, labels.EmptyLabels(), slog.New(slog.DiscardHandler), "liftpush/test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +183,7 @@ func TestCollectPagination(t *testing.T) {
 			cfg.Kubeconfig = srv.Kubeconfig
 			cfg.Namespaces = []string{"paging"}
 			cfg.UseAPIServerCache = useCache
-			c, err := New(&cfg, slog.New(counter), "liftpush/test")
+			c, err := New(&cfg, labels.EmptyLabels(), slog.New(counter), "liftpush/test")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -67,7 +67,7 @@ k8s_thing_spec_a_b{name="n",namespace="ns"} 1
 			if err := json.Unmarshal([]byte(tc.object), &obj); err != nil {
 				t.Fatal(err)
 			}
-			out := newFamilySet()
+			out := newFamilySet(nil)
 			newFlattener(out, "k8s_", "Thing", "example.com/v1").object(obj, "ns", "n")
 			if diff := cmp.Diff(tc.want, exposition(out.result())); diff != "" {
 				t.Errorf("exposition (-want +got):\n%s", diff)

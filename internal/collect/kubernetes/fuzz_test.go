@@ -35,7 +35,7 @@ func FuzzFlatten(f *testing.F) {
 		if !ok {
 			obj = map[string]any{"spec": v}
 		}
-		out := newFamilySet()
+		out := newFamilySet(nil)
 		newFlattener(out, "k8s_", "Weird.Kind/x", "example.com/v1").object(obj, "ns", "n")
 		ksmDeployment(out, obj, "ns", "n")
 		for _, fam := range out.result() {

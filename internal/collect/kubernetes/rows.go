@@ -75,7 +75,8 @@ func (l *rowList) DeepCopyObject() runtime.Object {
 // an owned object's samples into, and the table of their families. The
 // list and the watch call it from their own goroutines.
 type rowBuilder struct {
-	owner shard.Owner
+	owner    shard.Owner
+	defaults []labels.Label
 
 	mu    sync.Mutex
 	emit  func(obj map[string]any, namespace, name string)
@@ -89,9 +90,9 @@ type rowBuilder struct {
 type familyInfo struct{ name, help string }
 
 // newRowBuilder makes rows for owner with the naming that naming returns
-// for a sink (Collector.emitter).
-func newRowBuilder(owner shard.Owner, naming func(sink) (func(map[string]any, string, string), *flattener)) *rowBuilder {
-	b := &rowBuilder{owner: owner, index: map[string]int{}, b: labels.NewScratchBuilder(8)}
+// for a sink (Collector.emitter), their series with defaults (seriesLabels).
+func newRowBuilder(owner shard.Owner, defaults []labels.Label, naming func(sink) (func(map[string]any, string, string), *flattener)) *rowBuilder {
+	b := &rowBuilder{owner: owner, defaults: defaults, index: map[string]int{}, b: labels.NewScratchBuilder(8)}
 	b.emit, b.flat = naming(b)
 	return b
 }
@@ -128,7 +129,7 @@ func (b *rowBuilder) family(name []byte, help func() string) int {
 
 // add implements sink.
 func (b *rowBuilder) add(fam int, value float64, pairs ...string) {
-	b.cur = append(b.cur, rowSample{ls: seriesLabels(&b.b, b.fams[fam].name, pairs), v: value, fam: int32(fam)})
+	b.cur = append(b.cur, rowSample{ls: seriesLabels(&b.b, b.fams[fam].name, pairs, b.defaults), v: value, fam: int32(fam)})
 }
 
 // families returns the family table; entries are only ever appended, so

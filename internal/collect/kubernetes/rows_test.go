@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/prometheus/model/labels"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/liftpush/liftpush/internal/metric"
@@ -45,18 +46,20 @@ func TestRowSameAsList(t *testing.T) {
 			return func(obj map[string]any, ns, name string) { ksmDeployment(s, obj, ns, name) }, nil
 		},
 	}
+	// The pipeline's labels, as New gets them: both paths build them in.
+	defaults := []labels.Label{{Name: "cluster", Value: "eu"}, {Name: "job", Value: "liftpush"}}
 	for name, naming := range namings {
 		t.Run(name, func(t *testing.T) {
-			listed := newFamilySet()
+			listed := newFamilySet(defaults)
 			add, _ := naming(listed)
 			add(u.Object, "shop", "web")
 
-			b := newRowBuilder(shard.Unsharded, naming)
+			b := newRowBuilder(shard.Unsharded, defaults, naming)
 			r := b.row(u)
 			if !r.owned || len(r.samples) == 0 {
 				t.Fatalf("row of an unsharded object: owned %v, %d samples", r.owned, len(r.samples))
 			}
-			cached := newFamilySet()
+			cached := newFamilySet(nil)
 			fams := b.families()
 			for _, s := range r.samples {
 				f := fams[s.fam]
@@ -64,6 +67,11 @@ func TestRowSameAsList(t *testing.T) {
 			}
 			if diff := cmp.Diff(exposition(listed.result()), exposition(cached.result())); diff != "" {
 				t.Errorf("row differs from list (-list +row):\n%s", diff)
+			}
+			for _, s := range r.samples {
+				if s.ls.Get("job") != "liftpush" || s.ls.Get("cluster") != "eu" {
+					t.Errorf("row series %s lacks the defaults", s.ls)
+				}
 			}
 		})
 	}
@@ -81,11 +89,11 @@ func TestRowOtherShard(t *testing.T) {
 		return f.object, f
 	}
 	u := deploymentObject("shop", "web", "u-1", 2)
-	other := newRowBuilder(theirs, naming).row(u)
+	other := newRowBuilder(theirs, nil, naming).row(u)
 	if other.owned || other.samples != nil {
 		t.Errorf("another shard's row: owned %v, %d samples", other.owned, len(other.samples))
 	}
-	own := newRowBuilder(mine, naming).row(u)
+	own := newRowBuilder(mine, nil, naming).row(u)
 	if !own.owned || len(own.samples) == 0 {
 		t.Errorf("the owner's row: owned %v, %d samples", own.owned, len(own.samples))
 	}
@@ -108,7 +116,7 @@ func TestRowOtherShard(t *testing.T) {
 // TestRowStore: the store follows adds, updates, deletes and relists, and
 // hands rows out in namespace/name order.
 func TestRowStore(t *testing.T) {
-	b := newRowBuilder(shard.Unsharded, func(s sink) (func(map[string]any, string, string), *flattener) {
+	b := newRowBuilder(shard.Unsharded, nil, func(s sink) (func(map[string]any, string, string), *flattener) {
 		f := newFlattener(s, "k8s_", "Deployment", "apps/v1")
 		return f.object, f
 	})
@@ -149,5 +157,25 @@ func TestRowStore(t *testing.T) {
 	_ = s.Replace([]any{mk("c", "c", 1)}, "2")
 	if rows, _ = s.snapshot(); !cmp.Equal(names(rows), []string{"c/c"}) {
 		t.Errorf("after a relist: %v, want [c/c]", names(rows))
+	}
+}
+
+// TestSeriesDefaults: a series gets each default it lacks, its own label
+// wins, and an empty own value counts as absent, as the pipeline's
+// decoration would have it.
+func TestSeriesDefaults(t *testing.T) {
+	b := labels.NewScratchBuilder(8)
+	defaults := []labels.Label{{Name: "job", Value: "liftpush"}, {Name: "namespace", Value: "from-defaults"}, {Name: "region", Value: "eu"}}
+	for _, tc := range []struct {
+		pairs []string
+		want  string
+	}{
+		{[]string{"name", "web"}, `{__name__="m", job="liftpush", name="web", namespace="from-defaults", region="eu"}`},
+		{[]string{"namespace", "shop", "name", "web"}, `{__name__="m", job="liftpush", name="web", namespace="shop", region="eu"}`},
+		{[]string{"namespace", "", "name", "web"}, `{__name__="m", job="liftpush", name="web", namespace="from-defaults", region="eu"}`},
+	} {
+		if got := seriesLabels(&b, "m", tc.pairs, defaults).String(); got != tc.want {
+			t.Errorf("seriesLabels(%q) = %s, want %s", tc.pairs, got, tc.want)
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/liftpush/liftpush/internal/config"
 )
 
@@ -40,7 +42,7 @@ func TestNewWithoutCluster(t *testing.T) {
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "missing"))
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("KUBERNETES_SERVICE_HOST", "")
-	_, err := New(&config.KubernetesConfig{}, nil, "liftpush/test")
+	_, err := New(&config.KubernetesConfig{}, labels.EmptyLabels(), nil, "liftpush/test")
 	if err == nil || !strings.Contains(err.Error(), "no Kubernetes cluster found") {
 		t.Errorf("error %v, want one saying no cluster was found", err)
 	}

@@ -115,7 +115,7 @@ func (c *Collector) watchOf(t target, ns string) *watched {
 	}
 	wd := &watched{
 		store: newRowStore(),
-		rows: newRowBuilder(w.owner, func(s sink) (func(map[string]any, string, string), *flattener) {
+		rows: newRowBuilder(w.owner, c.defaults, func(s sink) (func(map[string]any, string, string), *flattener) {
 			return c.emitter(t, s)
 		}),
 	}
