@@ -10,15 +10,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/liftpush/liftpush/internal/config"
 	"github.com/liftpush/liftpush/internal/push"
@@ -60,46 +57,15 @@ type Client struct {
 	tenants *tenants
 
 	mu sync.Mutex
-	// last holds the data series of the last cycle, after relabelling,
-	// for staleness markers.
-	last map[uint64]labels.Labels
-	// lastHists are the native histogram series among last.
-	lastHists map[uint64]histKind
+	// series holds the data series of the last cycle, after
+	// relabelling, for staleness markers (series.go); nil until read from
+	// the spool.
+	series *seriesTable
 	// lastShard is the shard of the last cycle (reshard.go); nil until
 	// read from the spool.
 	lastShard *string
 
 	metaSchedule metadataSchedule
-}
-
-// swapSeries records the series of this cycle, and the native histogram
-// ones among them, and returns the last one's.
-func (c *Client) swapSeries(cur map[uint64]labels.Labels, curHists map[uint64]histKind) (map[uint64]labels.Labels, map[uint64]histKind) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	prev, prevHists := c.last, c.lastHists
-	if prev == nil {
-		// A new process: the last cycle may have been another run's.
-		prev, prevHists = c.loadSeries()
-	}
-	c.last, c.lastHists = cur, curHists
-	if !sameSeries(prev, cur) || !maps.Equal(prevHists, curHists) {
-		// A steady set (most cycles) is on disk already.
-		c.saveSeries(cur, curHists)
-	}
-	return prev, prevHists
-}
-
-func sameSeries(a, b map[uint64]labels.Labels) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for h := range b {
-		if _, ok := a[h]; !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // New builds the destination of one validated remote_write entry, sending

@@ -96,7 +96,7 @@ const nhcbConverted = "converted"
 // native histogram is dropped without send_native_histograms, an NHCB too
 // on 1.0; exemplars go only with send_exemplars. It returns the Extra to
 // send, or why there is nothing more to send.
-func (w *writer) native(f *metric.Family, metaDone *bool, ls labels.Labels, t int64, x *metric.Extra, track map[uint64]labels.Labels) (*metric.Extra, string) {
+func (w *writer) native(f *metric.Family, metaDone *bool, ls labels.Labels, t int64, x *metric.Extra, track *seriesTable) (*metric.Extra, string) {
 	cfg := w.c.cfg
 	if isNHCB(x) {
 		if cfg.NHCBToClassic {
@@ -122,7 +122,7 @@ func isNHCB(x *metric.Extra) bool {
 // _bucket per bound and +Inf (le formatted as Prometheus' conversion does),
 // _count and _sum. Each is tracked as a float series, so a vanished NHCB
 // gets stale markers on exactly these.
-func (w *writer) nhcbToClassic(f *metric.Family, metaDone *bool, ls labels.Labels, t int64, x *metric.Extra, track map[uint64]labels.Labels) {
+func (w *writer) nhcbToClassic(f *metric.Family, metaDone *bool, ls labels.Labels, t int64, x *metric.Extra, track *seriesTable) {
 	fh := x.FH
 	if fh == nil {
 		fh = x.H.ToFloat(nil)

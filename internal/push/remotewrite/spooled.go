@@ -53,21 +53,22 @@ func (w *writer) logOnce(key, msg string, args ...any) {
 // prompb.WriteRequest of label sets is a format with a fuzzed decoder.
 const seriesState = "series"
 
-func (c *Client) loadSeries() (map[uint64]labels.Labels, map[uint64]histKind) {
+// loadSeries reads the spool's copy of the series table, each entry as the
+// last cycle's; an empty table without one.
+func (c *Client) loadSeries() *seriesTable {
+	t := newSeriesTable()
 	if c.queue == nil {
-		return nil, nil
+		return t
 	}
 	b, err := c.queue.LoadState(seriesState)
 	if err != nil || b == nil {
-		return nil, nil
+		return t
 	}
 	var req prompb.WriteRequest
 	if err := req.Unmarshal(b); err != nil {
 		c.logger.Warn("the spool's series of the last cycle are unreadable; no stale markers this cycle", "err", err)
-		return nil, nil
+		return t
 	}
-	out := make(map[uint64]labels.Labels, len(req.Timeseries))
-	hists := map[uint64]histKind{}
 	lb := labels.NewScratchBuilder(0)
 	for _, ts := range req.Timeseries {
 		lb.Reset()
@@ -75,31 +76,30 @@ func (c *Client) loadSeries() (map[uint64]labels.Labels, map[uint64]histKind) {
 			lb.Add(l.Name, l.Value)
 		}
 		lb.Sort()
-		ls := lb.Labels()
-		out[ls.Hash()] = ls
+		e := seriesEntry{ls: lb.Labels()}
 		if len(ts.Histograms) > 0 {
 			// A native histogram series, marked by an empty histogram of
 			// its kind.
-			k := kindHistogram
+			e.kind = kindHistogram
 			if ts.Histograms[0].IsFloatHistogram() {
-				k = kindFloatHistogram
+				e.kind = kindFloatHistogram
 			}
-			hists[ls.Hash()] = k
 		}
+		t.m[e.ls.Hash()] = e
 	}
-	return out, hists
+	return t
 }
 
-func (c *Client) saveSeries(series map[uint64]labels.Labels, hists map[uint64]histKind) {
+func (c *Client) saveSeries(t *seriesTable) {
 	if c.queue == nil {
 		return
 	}
-	req := prompb.WriteRequest{Timeseries: make([]prompb.TimeSeries, 0, len(series))}
-	for h, ls := range series {
+	req := prompb.WriteRequest{Timeseries: make([]prompb.TimeSeries, 0, len(t.m))}
+	for _, e := range t.m {
 		var pl []prompb.Label
-		ls.Range(func(l labels.Label) { pl = append(pl, prompb.Label{Name: l.Name, Value: l.Value}) })
+		e.ls.Range(func(l labels.Label) { pl = append(pl, prompb.Label{Name: l.Name, Value: l.Value}) })
 		ts := prompb.TimeSeries{Labels: pl}
-		switch hists[h] {
+		switch e.kind {
 		case kindHistogram:
 			ts.Histograms = []prompb.Histogram{{Count: &prompb.Histogram_CountInt{}}}
 		case kindFloatHistogram:

@@ -41,10 +41,9 @@ type writer struct {
 	shards []*shard
 	lb     *labels.Builder
 	seen   map[string]struct{} // families whose metadata was queued
-	// series are the data series of this cycle, after relabelling, for
-	// the next cycle's staleness markers; nil when not a cycle.
-	series map[uint64]labels.Labels
-	hists  map[uint64]histKind // the native histogram series among series (native.go)
+	// series records the data series of this cycle, after relabelling,
+	// for staleness markers (series.go); nil when not a cycle.
+	series *seriesTable
 	// untracked are the series of Untracked families this cycle: never
 	// marked stale, even when an earlier cycle tracked them.
 	untracked map[uint64]struct{}
@@ -128,8 +127,7 @@ func (c *Client) Open(ctx context.Context, opts push.Options) push.Delivery {
 		close(w.replayed)
 	}
 	if opts.Cycle != 0 {
-		w.series = map[uint64]labels.Labels{}
-		w.hists = map[uint64]histKind{}
+		w.series = c.beginCycle()
 	}
 	w.shards = make([]*shard, c.cfg.QueueConfig.MaxShards)
 	for i := range w.shards {
@@ -188,7 +186,7 @@ func (w *writer) untrack(f *metric.Family) {
 // append queues the samples of f, and records each series in track when it
 // is not nil. Samples whose labels the destination's write_relabel_configs
 // drop are counted as dropped ("relabel").
-func (w *writer) append(f *metric.Family, track map[uint64]labels.Labels) {
+func (w *writer) append(f *metric.Family, track *seriesTable) {
 	rcs := w.c.cfg.WriteRelabelConfigs
 	metaDone := false
 	tooOld, tooNew := w.c.tooOldBefore(), tooNewAfter()
@@ -234,13 +232,10 @@ func (w *writer) append(f *metric.Family, track map[uint64]labels.Labels) {
 
 // put queues one sample of series ls (already relabelled and checked), and
 // records the series in track when it is not nil.
-func (w *writer) put(f *metric.Family, metaDone *bool, ls labels.Labels, v float64, t int64, x *metric.Extra, track map[uint64]labels.Labels) {
+func (w *writer) put(f *metric.Family, metaDone *bool, ls labels.Labels, v float64, t int64, x *metric.Extra, track *seriesTable) {
 	h := ls.Hash()
 	if track != nil {
-		track[h] = ls
-		if k := kindOf(x); k != kindFloat && w.hists != nil {
-			w.hists[h] = k
-		}
+		track.see(h, ls, kindOf(x))
 	}
 	if w.cur.full {
 		w.cur.shard, w.cur.full = (w.cur.shard+1)%len(w.shards), false
@@ -470,25 +465,24 @@ func isASCII(b []byte) bool {
 // is what a Prometheus scrape does, so queries stop returning the last
 // value for the 5-minute lookback. The labels are already relabelled.
 func (w *writer) markStale() {
-	prev, hists := w.c.swapSeries(w.series, w.hists)
-	if w.c.resharded(w.shard) {
-		if len(prev) > 0 {
-			w.c.logger.Info("the shard changed since the last cycle; no stale markers this cycle", "shard", w.shard, "series_before", len(prev))
-		}
-		return
+	t := w.series
+	resharded := w.c.resharded(w.shard)
+	if resharded && t.before > 0 {
+		w.c.logger.Info("the shard changed since the last cycle; no stale markers this cycle", "shard", w.shard, "series_before", t.before)
 	}
 	n := 0
-	for h, ls := range prev {
-		_, sent := w.untracked[h]
-		if _, ok := w.series[h]; !ok && !sent {
-			// write_relabel_configs already ran on these labels.
-			// A stale marker is the one sample of a series absent from
-			// this delivery: any shard keeps it in order. A histogram
-			// series gets a stale histogram.
-			w.queue(nil, nil, ls, h, int(h%uint64(len(w.shards))), math.Float64frombits(value.StaleNaN), w.cycle, staleExtra(hists[h]))
-			n++
+	t.sweep(func(h uint64, e seriesEntry) {
+		if _, sent := w.untracked[h]; sent || resharded {
+			return
 		}
-	}
+		// write_relabel_configs already ran on these labels. A stale
+		// marker is the one sample of a series absent from this
+		// delivery: any shard keeps it in order. A histogram series
+		// gets a stale histogram.
+		w.queue(nil, nil, e.ls, h, int(h%uint64(len(w.shards))), math.Float64frombits(value.StaleNaN), w.cycle, staleExtra(e.kind))
+		n++
+	})
+	w.c.endCycle(t)
 	if n > 0 {
 		w.c.logger.Debug("series gone since the last cycle, sent stale markers", "series", n)
 	}
