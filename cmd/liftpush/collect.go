@@ -40,7 +40,7 @@ func (c *collectCmd) exec(logger *slog.Logger) error {
 	// the spool.
 	cfg.Spool.Dir = ""
 	// The cycle of a push, with stdout as its only destination.
-	p, err := newPipeline(cfg, logger, &pipeline.Printer{W: os.Stdout, OpenMetrics: c.format == "openmetrics"})
+	p, err := newPipeline(cfg, logger, c.f.logLevel, &pipeline.Printer{W: os.Stdout, OpenMetrics: c.format == "openmetrics"})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
 
 	"github.com/liftpush/liftpush/internal/config"
 )
@@ -16,6 +17,8 @@ type flags struct {
 	configFile string
 	over       config.Overrides
 	shard      shardFlags
+	// logLevel is --log.level's, which runtime.log_level overrides.
+	logLevel *promslog.Level
 }
 
 // addConfigFlags registers --config.file and the override flags on cmd.

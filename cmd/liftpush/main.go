@@ -64,6 +64,7 @@ destination failed; 2 usage or configuration error, before any work.`)
 		return exitUsage
 	}
 	logger := promslog.New(logCfg)
+	f.logLevel = logCfg.Level
 	mem.apply(logger, "/")
 	for _, c := range cmds {
 		if c.name() == chosen {

@@ -64,7 +64,7 @@ func (c *pushCmd) exec(logger *slog.Logger) error {
 	// The file's series are all there is to push: no collector is built.
 	cfg.Spacelift, cfg.Kubernetes, cfg.ScrapeConfigs = nil, nil, nil
 	oneShot(cfg)
-	p, err := newPipeline(cfg, logger)
+	p, err := newPipeline(cfg, logger, c.f.logLevel)
 	if err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ func (c *runCmd) exec(logger *slog.Logger) error {
 	if c.once {
 		oneShot(cfg)
 	}
-	p, err := newPipeline(cfg, logger)
+	p, err := newPipeline(cfg, logger, c.f.logLevel)
 	if err != nil {
 		return err
 	}

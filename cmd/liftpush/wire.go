@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
 
 	"github.com/liftpush/liftpush/internal/config"
@@ -17,9 +18,10 @@ import (
 func userAgent() string { return "liftpush/" + version.Version }
 
 // newPipeline wires collectors and destinations from a validated config;
-// dests, when given, replace the configured destinations.
-func newPipeline(cfg *config.Config, logger *slog.Logger, dests ...push.Destination) (*pipeline.Pipeline, error) {
-	p, err := pipeline.New(cfg, pipeline.Options{Logger: logger, UserAgent: userAgent(), Destinations: dests})
+// level is logger's, which runtime.log_level sets; dests, when given,
+// replace the configured destinations.
+func newPipeline(cfg *config.Config, logger *slog.Logger, level *promslog.Level, dests ...push.Destination) (*pipeline.Pipeline, error) {
+	p, err := pipeline.New(cfg, pipeline.Options{Logger: logger, LogLevel: level, UserAgent: userAgent(), Destinations: dests})
 	if errors.Is(err, spool.ErrBusy) || errors.Is(err, spool.ErrUnusable) {
 		// Another run still holds the spool, or a dir in it cannot be
 		// used (not writable, a symlink): exit 1, as a failed delivery

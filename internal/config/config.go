@@ -37,6 +37,7 @@ type Config struct {
 	RemoteWrite   []*RemoteWriteConfig `yaml:"remote_write,omitempty"`
 	Pushgateway   []*PushgatewayConfig `yaml:"pushgateway,omitempty"`
 	Spool         SpoolConfig          `yaml:"spool"`
+	Runtime       RuntimeConfig        `yaml:"runtime,omitempty"`
 
 	ServerBlocks `yaml:",inline"`
 
@@ -226,6 +227,9 @@ func (c *Config) validate() []error {
 		errs = append(errs, fmt.Errorf("global.shutdown_timeout: must be positive, got %s", c.Global.ShutdownTimeout))
 	}
 	if err := c.Spool.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Runtime.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Global.validateShard(); err != nil {

@@ -54,7 +54,6 @@ type ServerBlocks struct {
 	Storage           any `yaml:"storage,omitempty"`
 	Tracing           any `yaml:"tracing,omitempty"`
 	OTLP              any `yaml:"otlp,omitempty"`
-	Runtime           any `yaml:"runtime,omitempty"`
 }
 
 func (s ServerBlocks) validate() []error {
@@ -71,7 +70,6 @@ func (s ServerBlocks) validate() []error {
 	refuse("storage", s.Storage, "liftpush has no TSDB; its write-ahead buffer is the spool block")
 	refuse("tracing", s.Tracing, "liftpush exports no traces")
 	refuse("otlp", s.OTLP, "liftpush receives no OTLP")
-	refuse("runtime", s.Runtime, "set GOGC in the environment and --log.level on the command line instead")
 	return errs
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/liftpush/liftpush/internal/collect"
@@ -27,6 +28,9 @@ type Options struct {
 	// Destinations, when set, replace the configured ones: collect prints
 	// to stdout through the delivery path of a push.
 	Destinations []push.Destination
+	// LogLevel is the level of Logger, which runtime.log_level sets;
+	// nil leaves it alone.
+	LogLevel *promslog.Level
 }
 
 // built is what one configuration made: the pipeline's settings, its
@@ -45,6 +49,9 @@ type built struct {
 // New builds a pipeline from a validated configuration.
 func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	p := &Pipeline{opts: opts, logger: opts.Logger}
+	if opts.LogLevel != nil {
+		p.flagLevel = opts.LogLevel.String()
+	}
 	b, err := p.build(cfg)
 	if err != nil {
 		return nil, err
@@ -167,6 +174,7 @@ func (p *Pipeline) apply(b *built) {
 	p.job = g.Job
 	p.externalLabels = labels.FromMap(g.ExternalLabels)
 	p.cycleTimeout = time.Duration(g.CycleTimeout)
+	p.applyRuntime(b.cfg.Runtime)
 }
 
 // Config is the configuration p was last built from; nil for a pipeline

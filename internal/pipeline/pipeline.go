@@ -45,8 +45,11 @@ type Pipeline struct {
 	spool    *spool.Spool // nil without spool.dir
 	spoolCfg config.SpoolConfig
 	reload   reloadState
-	selfMu   sync.Mutex
-	lastOut  []metric.Family // the last cycle's self-metrics, undecorated, for /metrics
+	// flagLevel is the log level of --log.level, which runtime.log_level
+	// overrides while set (runtime.go).
+	flagLevel string
+	selfMu    sync.Mutex
+	lastOut   []metric.Family // the last cycle's self-metrics, undecorated, for /metrics
 
 	lastSuccess map[string]float64
 	destStates  map[string]*destinationState // see self.go
