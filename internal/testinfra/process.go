@@ -39,10 +39,22 @@ func StartLiftpush(t testing.TB, env []string, args ...string) *Process {
 	return startLiftpush(t, nil, env, args...)
 }
 
+// StartLiftpushBinary is StartLiftpush with another build of liftpush: a
+// baseline measured side by side with this one.
+func StartLiftpushBinary(t testing.TB, bin string, env []string, args ...string) *Process {
+	t.Helper()
+	return startBinary(t, bin, nil, env, args...)
+}
+
 func startLiftpush(t testing.TB, stdin io.Reader, env []string, args ...string) *Process {
 	t.Helper()
+	return startBinary(t, Liftpush(t), stdin, env, args...)
+}
+
+func startBinary(t testing.TB, bin string, stdin io.Reader, env []string, args ...string) *Process {
+	t.Helper()
 	p := &Process{t: t, args: args, done: make(chan struct{})}
-	cmd := exec.Command(Liftpush(t), args...)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &p.stdout, &p.stderr
 	cmd.SysProcAttr = SysProcAttr()

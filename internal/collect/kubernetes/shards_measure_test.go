@@ -29,9 +29,12 @@ import (
 //     (--no-kubernetes.watch), unsharded and as shard 0 of 4: RSS after
 //     its cycles, peak RSS, and the median cycle after the first.
 //
-// The goal: the watching daemon under 300 MiB and a cycle under 1 s. Slow
-// (it creates the Deployments), so it only runs with
-// LIFTPUSH_KUBE_SHARDS_MEASURE=1; hack/bench.sh sets it.
+// The goal: the watching daemon under 300 MiB and a cycle under 1 s. With
+// LIFTPUSH_KUBE_SHARDS_BASELINE naming another liftpush binary (an older
+// build), the unsharded watching daemon is measured with it too, right
+// after this build's, on the same apiserver. Slow (it creates the
+// Deployments), so it only runs with LIFTPUSH_KUBE_SHARDS_MEASURE=1;
+// hack/bench.sh sets it.
 func TestMeasureShards(t *testing.T) {
 	if os.Getenv("LIFTPUSH_KUBE_SHARDS_MEASURE") != "1" {
 		t.Skip("set LIFTPUSH_KUBE_SHARDS_MEASURE=1 (hack/bench.sh does)")
@@ -83,8 +86,8 @@ func TestMeasureShards(t *testing.T) {
 	}
 
 	// The daemon's steady state.
-	daemon := func(label string, extra ...string) {
-		p := testinfra.StartLiftpush(t, nil, append([]string{"run"}, append(slices.Clone(base), extra...)...)...)
+	daemonOf := func(bin, label string, extra ...string) {
+		p := testinfra.StartLiftpushBinary(t, bin, nil, append([]string{"run"}, append(slices.Clone(base), extra...)...)...)
 		const cycles = 4
 		deadline := time.Now().Add(10 * time.Minute)
 		for strings.Count(p.Stderr(), `msg="cycle finished"`) < cycles {
@@ -103,7 +106,11 @@ func TestMeasureShards(t *testing.T) {
 		t.Logf("daemon %-26s RSS after %d cycles %6.1f MiB, peak %6.1f MiB; first cycle %6.2f s, then median %6.3f s (max %6.3f s)",
 			label, cycles, float64(rss)/1024, float64(hwm)/1024, first.Seconds(), rest[len(rest)/2].Seconds(), rest[len(rest)-1].Seconds())
 	}
+	daemon := func(label string, extra ...string) { daemonOf(bin, label, extra...) }
 	daemon("watching, unsharded")
+	if old := os.Getenv("LIFTPUSH_KUBE_SHARDS_BASELINE"); old != "" {
+		daemonOf(old, "watching, unsharded, baseline")
+	}
 	daemon("watching, shard 0 of 4", "--shard=0", "--total-shards=4")
 	daemon("listing, unsharded", "--no-kubernetes.watch")
 	daemon("listing, shard 0 of 4", "--no-kubernetes.watch", "--shard=0", "--total-shards=4")
