@@ -71,13 +71,25 @@ func BenchmarkWriter(b *testing.B) {
 	defer srv.Close()
 	cl := newTestClient(&testing.T{}, testConfig(&testing.T{}, srv.URL, nil), nil)
 	f := benchFamily(100_000)
-	b.ReportAllocs()
-	for b.Loop() {
-		w := cl.Open(b.Context(), push.Options{})
-		w.Write(&metric.Group{Families: []metric.Family{f}})
-		if rep := w.Close(); rep.Sent != len(f.Samples) {
-			b.Fatalf("sent %d", rep.Sent)
-		}
+	// once is a push; cycle a daemon's steady cycle, the same series each
+	// time, tracked for stale markers (series.go).
+	for _, mode := range []string{"once", "cycle"} {
+		b.Run(mode, func(b *testing.B) {
+			b.ReportAllocs()
+			cycle := int64(0)
+			for b.Loop() {
+				opts := push.Options{}
+				if mode == "cycle" {
+					cycle++
+					opts.Cycle = cycle
+				}
+				w := cl.Open(b.Context(), opts)
+				w.Write(&metric.Group{Families: []metric.Family{f}})
+				if rep := w.Close(); rep.Sent != len(f.Samples) {
+					b.Fatalf("sent %d", rep.Sent)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(f.Samples)), "ns/sample")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(f.Samples)), "ns/sample")
 }

@@ -1,6 +1,13 @@
 package remotewrite
 
-import "github.com/prometheus/prometheus/model/labels"
+import (
+	"iter"
+	"maps"
+	"math/bits"
+	"slices"
+
+	"github.com/prometheus/prometheus/model/labels"
+)
 
 // seriesTable is the data series a destination delivered, after
 // relabelling, for the stale markers of the next cycle. It is one table kept
@@ -11,10 +18,22 @@ import "github.com/prometheus/prometheus/model/labels"
 // the series, so a collector that builds its labels anew each cycle (a
 // scrape) leaves them all to the garbage collector.
 //
+// The series of earlier cycles are a slice sorted by hash, found through
+// an index of the hashes' top bits: 32 bytes a series, where a Go map of
+// the same entries took 72 (measured at 600,000). Series new this cycle go
+// to a map, merged into the slice when the next cycle starts, so a run
+// --once never sorts.
+//
 // Only a cycle's writer uses it, between Client.beginCycle and
 // Client.endCycle; the pipeline runs one cycle at a time.
 type seriesTable struct {
-	m map[uint64]seriesEntry
+	sorted []seriesEntry
+	// index[b] is where the series whose hash's top bits are b start in
+	// sorted; index[b+1] is where they end.
+	index []uint32
+	shift uint
+	added map[uint64]seriesEntry
+
 	// gen is the cycle being written; every other entry is the last
 	// cycle's, since sweep removes the rest.
 	gen uint32
@@ -26,37 +45,149 @@ type seriesTable struct {
 }
 
 type seriesEntry struct {
+	h    uint64
 	ls   labels.Labels
 	gen  uint32
 	kind histKind
 }
 
-func newSeriesTable() *seriesTable { return &seriesTable{m: map[uint64]seriesEntry{}} }
+func newSeriesTable() *seriesTable { return &seriesTable{added: map[uint64]seriesEntry{}} }
+
+// start begins a cycle: what the last one added joins the sorted series.
+func (t *seriesTable) start() {
+	if len(t.added) > 0 {
+		t.sorted = mergeByHash(t.sorted, slices.SortedFunc(maps.Values(t.added), byHash))
+		clear(t.added)
+		t.reindex()
+	}
+	t.gen++
+	t.before, t.changed = t.len(), false
+}
+
+func byHash(a, b seriesEntry) int {
+	switch {
+	case a.h < b.h:
+		return -1
+	case a.h > b.h:
+		return 1
+	}
+	return 0
+}
+
+// mergeByHash merges b into a, both sorted by hash, in place from the end.
+func mergeByHash(a, b []seriesEntry) []seriesEntry {
+	i, j := len(a)-1, len(b)-1
+	a = slices.Grow(a, len(b))[:len(a)+len(b)]
+	for k := len(a) - 1; j >= 0; k-- {
+		if i >= 0 && a[i].h > b[j].h {
+			a[k] = a[i]
+			i--
+		} else {
+			a[k] = b[j]
+			j--
+		}
+	}
+	return a
+}
+
+// reindex rebuilds index for sorted, about four series a bucket.
+func (t *seriesTable) reindex() {
+	b := max(1, bits.Len(uint(len(t.sorted)/4)))
+	t.shift = uint(64 - b)
+	if cap(t.index) >= 1<<b+1 {
+		t.index = t.index[:1<<b+1]
+	} else {
+		t.index = make([]uint32, 1<<b+1)
+	}
+	i := 0
+	for bucket := range t.index {
+		for i < len(t.sorted) && t.sorted[i].h>>t.shift < uint64(bucket) {
+			i++
+		}
+		t.index[bucket] = uint32(i)
+	}
+}
+
+// find returns the sorted entry of hash h, or nil.
+func (t *seriesTable) find(h uint64) *seriesEntry {
+	if len(t.sorted) == 0 {
+		return nil
+	}
+	b := h >> t.shift
+	for i := t.index[b]; i < t.index[b+1]; i++ {
+		if t.sorted[i].h == h {
+			return &t.sorted[i]
+		}
+	}
+	return nil
+}
+
+func (t *seriesTable) len() int { return len(t.sorted) + len(t.added) }
+
+// all yields every entry.
+func (t *seriesTable) all() iter.Seq[seriesEntry] {
+	return func(yield func(seriesEntry) bool) {
+		for _, e := range t.sorted {
+			if !yield(e) {
+				return
+			}
+		}
+		for _, e := range t.added {
+			if !yield(e) {
+				return
+			}
+		}
+	}
+}
+
+// add puts in an entry read from the spool, as the last cycle's.
+func (t *seriesTable) add(e seriesEntry) { t.added[e.h] = e }
 
 // see records that this cycle sent series ls, whose hash is h, of kind k.
 func (t *seriesTable) see(h uint64, ls labels.Labels, k histKind) {
-	e, ok := t.m[h]
+	if e := t.find(h); e != nil {
+		if e.kind != k {
+			t.changed = true
+		}
+		e.gen, e.kind = t.gen, k
+		return
+	}
+	e, ok := t.added[h]
 	switch {
 	case !ok:
 		t.changed = true
-		e.ls = ls
+		e.h, e.ls = h, ls
 	case e.gen == t.gen && e.kind == k:
 		return // another sample of it this cycle
 	case e.kind != k:
 		t.changed = true
 	}
 	e.gen, e.kind = t.gen, k
-	t.m[h] = e
+	t.added[h] = e
 }
 
 // sweep ends the cycle: each series the last cycle sent and this one did
 // not leaves the table, and gone is called with it.
-func (t *seriesTable) sweep(gone func(h uint64, e seriesEntry)) {
-	for h, e := range t.m {
+func (t *seriesTable) sweep(gone func(e seriesEntry)) {
+	kept := t.sorted[:0]
+	for _, e := range t.sorted {
+		if e.gen == t.gen {
+			kept = append(kept, e)
+			continue
+		}
+		t.changed = true
+		gone(e)
+	}
+	if len(kept) < len(t.sorted) {
+		clear(t.sorted[len(kept):]) // drop the labels
+		t.sorted = kept
+		t.reindex()
+	}
+	for h, e := range t.added {
 		if e.gen != t.gen {
-			delete(t.m, h)
+			delete(t.added, h)
 			t.changed = true
-			gone(h, e)
+			gone(e)
 		}
 	}
 }
@@ -70,10 +201,8 @@ func (c *Client) beginCycle() *seriesTable {
 	if c.series == nil {
 		c.series = c.loadSeries()
 	}
-	t := c.series
-	t.gen++
-	t.before, t.changed = len(t.m), false
-	return t
+	c.series.start()
+	return c.series
 }
 
 // endCycle keeps the swept table of a cycle in the spool when it changed;

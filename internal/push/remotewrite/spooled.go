@@ -76,7 +76,8 @@ func (c *Client) loadSeries() *seriesTable {
 			lb.Add(l.Name, l.Value)
 		}
 		lb.Sort()
-		e := seriesEntry{ls: lb.Labels()}
+		ls := lb.Labels()
+		e := seriesEntry{h: ls.Hash(), ls: ls}
 		if len(ts.Histograms) > 0 {
 			// A native histogram series, marked by an empty histogram of
 			// its kind.
@@ -85,7 +86,7 @@ func (c *Client) loadSeries() *seriesTable {
 				e.kind = kindFloatHistogram
 			}
 		}
-		t.m[e.ls.Hash()] = e
+		t.add(e)
 	}
 	return t
 }
@@ -94,8 +95,8 @@ func (c *Client) saveSeries(t *seriesTable) {
 	if c.queue == nil {
 		return
 	}
-	req := prompb.WriteRequest{Timeseries: make([]prompb.TimeSeries, 0, len(t.m))}
-	for _, e := range t.m {
+	req := prompb.WriteRequest{Timeseries: make([]prompb.TimeSeries, 0, t.len())}
+	for e := range t.all() {
 		var pl []prompb.Label
 		e.ls.Range(func(l labels.Label) { pl = append(pl, prompb.Label{Name: l.Name, Value: l.Value}) })
 		ts := prompb.TimeSeries{Labels: pl}

@@ -471,15 +471,15 @@ func (w *writer) markStale() {
 		w.c.logger.Info("the shard changed since the last cycle; no stale markers this cycle", "shard", w.shard, "series_before", t.before)
 	}
 	n := 0
-	t.sweep(func(h uint64, e seriesEntry) {
-		if _, sent := w.untracked[h]; sent || resharded {
+	t.sweep(func(e seriesEntry) {
+		if _, sent := w.untracked[e.h]; sent || resharded {
 			return
 		}
 		// write_relabel_configs already ran on these labels. A stale
 		// marker is the one sample of a series absent from this
 		// delivery: any shard keeps it in order. A histogram series
 		// gets a stale histogram.
-		w.queue(nil, nil, e.ls, h, int(h%uint64(len(w.shards))), math.Float64frombits(value.StaleNaN), w.cycle, staleExtra(e.kind))
+		w.queue(nil, nil, e.ls, e.h, int(e.h%uint64(len(w.shards))), math.Float64frombits(value.StaleNaN), w.cycle, staleExtra(e.kind))
 		n++
 	})
 	w.c.endCycle(t)
