@@ -2,7 +2,6 @@ package remotewrite
 
 import (
 	"iter"
-	"maps"
 	"math/bits"
 	"slices"
 
@@ -56,8 +55,16 @@ func newSeriesTable() *seriesTable { return &seriesTable{added: map[uint64]serie
 // start begins a cycle: what the last one added joins the sorted series.
 func (t *seriesTable) start() {
 	if len(t.added) > 0 {
-		t.sorted = mergeByHash(t.sorted, slices.SortedFunc(maps.Values(t.added), byHash))
-		clear(t.added)
+		n := len(t.sorted)
+		t.sorted = slices.Grow(t.sorted, len(t.added))
+		for _, e := range t.added {
+			t.sorted = append(t.sorted, e)
+		}
+		// A new map: clear would keep all of the old one's memory, as
+		// much again as the slice after a first cycle.
+		t.added = map[uint64]seriesEntry{}
+		slices.SortFunc(t.sorted[n:], byHash)
+		mergeTail(t.sorted, n)
 		t.reindex()
 	}
 	t.gen++
@@ -74,10 +81,15 @@ func byHash(a, b seriesEntry) int {
 	return 0
 }
 
-// mergeByHash merges b into a, both sorted by hash, in place from the end.
-func mergeByHash(a, b []seriesEntry) []seriesEntry {
-	i, j := len(a)-1, len(b)-1
-	a = slices.Grow(a, len(b))[:len(a)+len(b)]
+// mergeTail sorts a by hash, where a[:n] and a[n:] are sorted already. It
+// copies only the tail, the few series new since the last cycle, and
+// merges from the end.
+func mergeTail(a []seriesEntry, n int) {
+	if n == 0 || n == len(a) {
+		return
+	}
+	b := slices.Clone(a[n:])
+	i, j := n-1, len(b)-1
 	for k := len(a) - 1; j >= 0; k-- {
 		if i >= 0 && a[i].h > b[j].h {
 			a[k] = a[i]
@@ -87,7 +99,6 @@ func mergeByHash(a, b []seriesEntry) []seriesEntry {
 			j--
 		}
 	}
-	return a
 }
 
 // reindex rebuilds index for sorted, about four series a bucket.
