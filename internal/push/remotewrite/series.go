@@ -19,9 +19,10 @@ import (
 //
 // The series of earlier cycles are a slice sorted by hash, found through
 // an index of the hashes' top bits: 32 bytes a series, where a Go map of
-// the same entries took 72 (measured at 600,000). Series new this cycle go
-// to a map, merged into the slice when the next cycle starts, so a run
-// --once never sorts.
+// the same entries took 72 (measured at 600,000). Series new this cycle are
+// appended to another slice, sorted and merged in when the next cycle
+// starts, so a run --once never sorts, and a first cycle's slice becomes
+// the sorted one without a copy.
 //
 // Only a cycle's writer uses it, between Client.beginCycle and
 // Client.endCycle; the pipeline runs one cycle at a time.
@@ -31,7 +32,9 @@ type seriesTable struct {
 	// sorted; index[b+1] is where they end.
 	index []uint32
 	shift uint
-	added map[uint64]seriesEntry
+	// added are the series new this cycle, in the order sent; a series
+	// sent twice may be there twice (start keeps one).
+	added []seriesEntry
 
 	// gen is the cycle being written; every other entry is the last
 	// cycle's, since sweep removes the rest.
@@ -50,25 +53,39 @@ type seriesEntry struct {
 	kind histKind
 }
 
-func newSeriesTable() *seriesTable { return &seriesTable{added: map[uint64]seriesEntry{}} }
+func newSeriesTable() *seriesTable { return &seriesTable{} }
 
 // start begins a cycle: what the last one added joins the sorted series.
 func (t *seriesTable) start() {
 	if len(t.added) > 0 {
-		n := len(t.sorted)
-		t.sorted = slices.Grow(t.sorted, len(t.added))
-		for _, e := range t.added {
-			t.sorted = append(t.sorted, e)
+		t.compactAdded()
+		if len(t.sorted) == 0 {
+			t.sorted, t.added = t.added, nil
+		} else {
+			n := len(t.sorted)
+			t.sorted = append(t.sorted, t.added...)
+			t.added = t.added[:0]
+			mergeTail(t.sorted, n)
 		}
-		// A new map: clear would keep all of the old one's memory, as
-		// much again as the slice after a first cycle.
-		t.added = map[uint64]seriesEntry{}
-		slices.SortFunc(t.sorted[n:], byHash)
-		mergeTail(t.sorted, n)
 		t.reindex()
 	}
 	t.gen++
 	t.before, t.changed = t.len(), false
+}
+
+// compactAdded sorts added by hash and keeps one entry a series, the last
+// one sent (its kind is the latest).
+func (t *seriesTable) compactAdded() {
+	slices.SortStableFunc(t.added, byHash)
+	out := t.added[:0]
+	for i, e := range t.added {
+		if i+1 < len(t.added) && t.added[i+1].h == e.h {
+			continue
+		}
+		out = append(out, e)
+	}
+	clear(t.added[len(out):])
+	t.added = out
 }
 
 func byHash(a, b seriesEntry) int {
@@ -133,6 +150,8 @@ func (t *seriesTable) find(h uint64) *seriesEntry {
 	return nil
 }
 
+// len is the number of series, once added holds none twice (after start
+// or compactAdded).
 func (t *seriesTable) len() int { return len(t.sorted) + len(t.added) }
 
 // all yields every entry.
@@ -152,7 +171,7 @@ func (t *seriesTable) all() iter.Seq[seriesEntry] {
 }
 
 // add puts in an entry read from the spool, as the last cycle's.
-func (t *seriesTable) add(e seriesEntry) { t.added[e.h] = e }
+func (t *seriesTable) add(e seriesEntry) { t.added = append(t.added, e) }
 
 // see records that this cycle sent series ls, whose hash is h, of kind k.
 func (t *seriesTable) see(h uint64, ls labels.Labels, k histKind) {
@@ -163,18 +182,12 @@ func (t *seriesTable) see(h uint64, ls labels.Labels, k histKind) {
 		e.gen, e.kind = t.gen, k
 		return
 	}
-	e, ok := t.added[h]
-	switch {
-	case !ok:
-		t.changed = true
-		e.h, e.ls = h, ls
-	case e.gen == t.gen && e.kind == k:
-		return // another sample of it this cycle
-	case e.kind != k:
-		t.changed = true
+	t.changed = true
+	if n := len(t.added); n > 0 && t.added[n-1].h == h {
+		t.added[n-1].kind = k // the next sample of the series just added
+		return
 	}
-	e.gen, e.kind = t.gen, k
-	t.added[h] = e
+	t.added = append(t.added, seriesEntry{h: h, ls: ls, gen: t.gen, kind: k})
 }
 
 // sweep ends the cycle: each series the last cycle sent and this one did
@@ -194,13 +207,7 @@ func (t *seriesTable) sweep(gone func(e seriesEntry)) {
 		t.sorted = kept
 		t.reindex()
 	}
-	for h, e := range t.added {
-		if e.gen != t.gen {
-			delete(t.added, h)
-			t.changed = true
-			gone(e)
-		}
-	}
+	// added holds this cycle's series only: start merged the last ones.
 }
 
 // beginCycle returns the series table with a new cycle started. A new

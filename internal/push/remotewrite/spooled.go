@@ -95,6 +95,7 @@ func (c *Client) saveSeries(t *seriesTable) {
 	if c.queue == nil {
 		return
 	}
+	t.compactAdded() // sorted here, not in a run --once without a spool
 	req := prompb.WriteRequest{Timeseries: make([]prompb.TimeSeries, 0, t.len())}
 	for e := range t.all() {
 		var pl []prompb.Label
