@@ -64,6 +64,7 @@ func (t *seriesTable) start() {
 		} else {
 			n := len(t.sorted)
 			t.sorted = append(t.sorted, t.added...)
+			clear(t.added) // its labels now live in sorted only
 			t.added = t.added[:0]
 			mergeTail(t.sorted, n)
 		}
