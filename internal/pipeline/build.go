@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/common/promslog"
-	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/liftpush/liftpush/internal/collect"
 	"github.com/liftpush/liftpush/internal/config"
@@ -171,8 +170,7 @@ func (p *Pipeline) apply(b *built) {
 	p.shard = ownerOf(b.cfg)
 	setShard(p.collectors, p.shard)
 	p.destinations = b.destinations
-	p.job = g.Job
-	p.externalLabels = labels.FromMap(g.ExternalLabels)
+	p.defaults = g.SeriesDefaults()
 	p.cycleTimeout = time.Duration(g.CycleTimeout)
 	p.applyRuntime(b.cfg.Runtime)
 }

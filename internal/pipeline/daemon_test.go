@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/liftpush/liftpush/internal/collect"
 	"github.com/liftpush/liftpush/internal/config"
@@ -112,7 +113,7 @@ func TestDaemonSchedule(t *testing.T) {
 				c := &countingCollector{d: tt.collect}
 				p := &Pipeline{
 					collectors:   []collect.Collector{c},
-					job:          "liftpush",
+					defaults:     labels.FromStrings("job", "liftpush"),
 					cycleTimeout: tt.timeout,
 					logger:       slog.New(slog.DiscardHandler),
 				}
@@ -152,7 +153,7 @@ func TestDaemonReloadNeverOverlaps(t *testing.T) {
 		}
 		p := &Pipeline{
 			collectors:   []collect.Collector{newCollector()},
-			job:          "liftpush",
+			defaults:     labels.FromStrings("job", "liftpush"),
 			cycleTimeout: time.Minute,
 			logger:       slog.New(slog.DiscardHandler),
 		}
@@ -283,7 +284,7 @@ func reloadingDaemon(t *testing.T, spec, reloadSpec string) (*Daemon, *countingC
 	c := &countingCollector{d: 100 * time.Millisecond}
 	p := &Pipeline{
 		collectors:   []collect.Collector{c},
-		job:          "liftpush",
+		defaults:     labels.FromStrings("job", "liftpush"),
 		cycleTimeout: time.Minute,
 		logger:       slog.New(slog.DiscardHandler),
 	}
@@ -380,7 +381,7 @@ func TestDaemonStopWithinShutdownTimeout(t *testing.T) {
 				defer close(c.release)
 				p := &Pipeline{
 					collectors:   []collect.Collector{c},
-					job:          "liftpush",
+					defaults:     labels.FromStrings("job", "liftpush"),
 					cycleTimeout: time.Hour,
 					logger:       slog.New(slog.DiscardHandler),
 				}
@@ -472,7 +473,7 @@ func TestDaemonReadyWhileCyclesRun(t *testing.T) {
 		c := &onceStuck{release: make(chan struct{})}
 		p := &Pipeline{
 			collectors:   []collect.Collector{c},
-			job:          "liftpush",
+			defaults:     labels.FromStrings("job", "liftpush"),
 			cycleTimeout: 5 * time.Second,
 			logger:       slog.New(slog.DiscardHandler),
 		}

@@ -20,28 +20,28 @@ func TestDecorate(t *testing.T) {
 	}{
 		{
 			name:     "job and external labels added when missing",
-			d:        Decorator{Job: "liftpush", External: labels.FromStrings("cluster", "edge-1"), T: 1000},
+			d:        Decorator{Defaults: labels.FromStrings("cluster", "edge-1", "job", "liftpush"), T: 1000},
 			in:       metric.Sample{Labels: labels.FromStrings("__name__", "m")},
 			wantLbls: `{__name__="m", cluster="edge-1", job="liftpush"}`,
 			wantT:    1000,
 		},
 		{
 			name:     "the series' own job wins",
-			d:        Decorator{Job: "liftpush", T: 1000},
+			d:        Decorator{Defaults: labels.FromStrings("job", "liftpush"), T: 1000},
 			in:       metric.Sample{Labels: labels.FromStrings("__name__", "m", "job", "node")},
 			wantLbls: `{__name__="m", job="node"}`,
 			wantT:    1000,
 		},
 		{
 			name:     "external labels do not override the series' own",
-			d:        Decorator{Job: "liftpush", External: labels.FromStrings("cluster", "edge-1", "region", "eu"), T: 1000},
+			d:        Decorator{Defaults: labels.FromStrings("cluster", "edge-1", "job", "liftpush", "region", "eu"), T: 1000},
 			in:       metric.Sample{Labels: labels.FromStrings("__name__", "m", "cluster", "mine", "job", "j")},
 			wantLbls: `{__name__="m", cluster="mine", job="j", region="eu"}`,
 			wantT:    1000,
 		},
 		{
 			name:     "an existing timestamp is kept",
-			d:        Decorator{Job: "liftpush", T: 1000},
+			d:        Decorator{Defaults: labels.FromStrings("job", "liftpush"), T: 1000},
 			in:       metric.Sample{Labels: labels.FromStrings("__name__", "m"), T: 42},
 			wantLbls: `{__name__="m", job="liftpush"}`,
 			wantT:    42,
@@ -72,7 +72,7 @@ func TestDecorate(t *testing.T) {
 func TestDecorateManySamples(t *testing.T) {
 	// The builder is reused across samples; no sample may see another's
 	// labels.
-	d := &Decorator{Job: "liftpush", External: labels.FromStrings("cluster", "c"), T: 7}
+	d := &Decorator{Defaults: labels.FromStrings("cluster", "c", "job", "liftpush"), T: 7}
 	f := metric.Family{Name: "m", Samples: []metric.Sample{
 		{Labels: labels.FromStrings("__name__", "m", "i", "1")},
 		{Labels: labels.FromStrings("__name__", "m", "i", "2", "job", "own")},
@@ -101,14 +101,11 @@ func TestDecorateManySamples(t *testing.T) {
 // daemon at 100,000 Deployments over its memory goal.
 func TestDecorateCopiesNothingComplete(t *testing.T) {
 	g := config.GlobalConfig{Job: "liftpush", ExternalLabels: map[string]string{"cluster": "c"}}
-	d := &Decorator{Job: g.Job, External: labels.FromMap(g.ExternalLabels), T: 7}
-	if got, want := d.Defaults().String(), g.SeriesDefaults().String(); got != want {
-		t.Fatalf("Decorator.Defaults() = %s, config's SeriesDefaults() = %s: they must agree", got, want)
-	}
+	d := &Decorator{Defaults: g.SeriesDefaults(), T: 7}
 	b := labels.NewBuilder(labels.FromStrings("__name__", "m", "i", "1"))
 	g.SeriesDefaults().Range(func(l labels.Label) { b.Set(l.Name, l.Value) })
 	f := metric.Family{Name: "m", Samples: []metric.Sample{{Labels: b.Labels()}}}
-	d.Decorate(&f) // the builder's first use allocates it
+	d.Decorate(&f)
 	if n := testing.AllocsPerRun(100, func() { d.Decorate(&f) }); n != 0 {
 		t.Errorf("Decorate of a complete series: %.0f allocations, want 0", n)
 	}

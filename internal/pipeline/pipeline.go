@@ -32,13 +32,14 @@ const collectShare = 0.6
 // RunCycle and Push must not be called concurrently, nor with a reload; the
 // daemon guarantees it. Metrics may be gathered at any time.
 type Pipeline struct {
-	collectors     []collect.Collector
-	destinations   []push.Destination
-	job            string
-	externalLabels labels.Labels
-	cycleTimeout   time.Duration
-	shard          shard.Owner // this replica's part (shard.go)
-	logger         *slog.Logger
+	collectors   []collect.Collector
+	destinations []push.Destination
+	// defaults are the labels every series gets where it lacks them:
+	// global.job and external_labels (Decorator).
+	defaults     labels.Labels
+	cycleTimeout time.Duration
+	shard        shard.Owner // this replica's part (shard.go)
+	logger       *slog.Logger
 
 	built    *built // what New or build made, for the next reload
 	opts     Options
@@ -166,7 +167,7 @@ func (p *Pipeline) Groups(outcomes []Outcome, at time.Time) []metric.Group {
 	self = append(self, process...)
 	groups = append(groups, metric.Group{Up: true, Self: process})
 	p.keepSelf(self)
-	d := &Decorator{Job: p.job, External: p.externalLabels, T: at.UnixMilli()}
+	d := &Decorator{Defaults: p.defaults, T: at.UnixMilli()}
 	for gi := range groups {
 		g := &groups[gi]
 		for i := range g.Families {

@@ -68,11 +68,10 @@ func gauge(name string, v float64, kv ...string) metric.Family {
 
 func newPipeline(cs ...collect.Collector) *Pipeline {
 	return &Pipeline{
-		collectors:     cs,
-		job:            "liftpush",
-		externalLabels: labels.FromStrings("cluster", "edge-1"),
-		cycleTimeout:   10 * time.Second,
-		logger:         slog.New(slog.DiscardHandler),
+		collectors:   cs,
+		defaults:     labels.FromStrings("cluster", "edge-1", "job", "liftpush"),
+		cycleTimeout: 10 * time.Second,
+		logger:       slog.New(slog.DiscardHandler),
 	}
 }
 

@@ -52,7 +52,6 @@ func (p *Pipeline) Push(ctx context.Context, in PushInput) PushResult {
 	// The parser puts the job and external labels on as it builds each
 	// series, which spares a second copy of every label set; the
 	// Decorator only stamps the time.
-	defaults := (&Decorator{Job: p.job, External: p.externalLabels}).Defaults()
 	dec := &Decorator{T: start.UnixMilli()}
 	chunk := 1000
 	for _, d := range p.Config().RemoteWrite {
@@ -62,7 +61,7 @@ func (p *Pipeline) Push(ctx context.Context, in PushInput) PushResult {
 	res.Reports = p.deliver(ctx, push.Options{Stall: in.Stall}, func(emit func(*metric.Group)) {
 		opts := exposition.ParseOptions{
 			HonorTimestamps: true, ChunkSamples: chunk,
-			Set: labels.FromMap(in.Labels), Default: defaults,
+			Set: labels.FromMap(in.Labels), Default: p.defaults,
 		}
 		st, err := exposition.ParseStream(in.R, in.ContentType, opts, func(f metric.Family) error {
 			dec.Decorate(&f)

@@ -117,7 +117,7 @@ func testDestinationSelfMetricsAndBudgets(t *testing.T) {
 	p := &Pipeline{
 		collectors:   []collect.Collector{emptyCollector{}},
 		destinations: []push.Destination{ok, partial, hanging},
-		job:          "liftpush",
+		defaults:     labels.FromStrings("job", "liftpush"),
 		cycleTimeout: 10 * time.Second,
 		logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -195,7 +195,7 @@ func TestSpoolSelfMetrics(t *testing.T) {
 		p := &Pipeline{
 			collectors:   []collect.Collector{emptyCollector{}},
 			destinations: []push.Destination{d},
-			job:          "liftpush",
+			defaults:     labels.FromStrings("job", "liftpush"),
 			cycleTimeout: 10 * time.Second,
 			logger:       slog.New(slog.DiscardHandler),
 		}
