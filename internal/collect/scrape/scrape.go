@@ -38,6 +38,8 @@ type Collector struct {
 	ua     string
 	accept string
 	shard  shard.Holder // the targets this replica scrapes (shard.go)
+	// hist are the job's native histogram limits (histlimit.go).
+	hist histogramLimits
 
 	startOnce sync.Once
 	disc      *discoverers // nil for scheme file
@@ -55,16 +57,22 @@ type Collector struct {
 // New builds the collector of one scrape job. The job's HTTP client is made
 // once and reused, so connections stay open across daemon cycles.
 func New(cfg *config.ScrapeConfig, logger *slog.Logger, userAgent string) (*Collector, error) {
-	c := &Collector{cfg: cfg, logger: logger, ua: userAgent, seen: map[string][]uint64{}}
+	c := &Collector{cfg: cfg, logger: logger, ua: userAgent, seen: map[string][]uint64{}, hist: newHistogramLimits(cfg)}
 	if cfg.Scheme != "file" {
 		c.accept = acceptHeader(cfg.ScrapeProtocols, cfg.MetricNameValidationScheme, cfg.MetricNameEscapingScheme)
-		client, err := commoncfg.NewClientFromConfig(cfg.HTTPClientConfig, "scrape/"+cfg.JobName, commoncfg.WithUserAgent(userAgent))
+		client, err := c.newClient()
 		if err != nil {
 			return nil, fmt.Errorf("building HTTP client: %w", err)
 		}
 		c.client = client
 	}
 	return c, nil
+}
+
+// newClient builds an HTTP client of the job's http_client_config, with
+// the options of a target that needs its own (socket.go).
+func (c *Collector) newClient(opts ...commoncfg.HTTPClientOption) (*http.Client, error) {
+	return commoncfg.NewClientFromConfig(c.cfg.HTTPClientConfig, "scrape/"+c.cfg.JobName, append(opts, commoncfg.WithUserAgent(c.ua))...)
 }
 
 // Name implements collect.Collector.

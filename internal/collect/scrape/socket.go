@@ -29,11 +29,9 @@ func (c *Collector) clientFor(t *target) *http.Client {
 		return cl
 	}
 	path := t.socket
-	cl, err := commoncfg.NewClientFromConfig(c.cfg.HTTPClientConfig, "scrape/"+c.cfg.JobName,
-		commoncfg.WithDialContextFunc(func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", path)
-		}),
-		commoncfg.WithUserAgent(c.ua))
+	cl, err := c.newClient(commoncfg.WithDialContextFunc(func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}))
 	if err != nil {
 		// The job's client was built from the same config, so this is not
 		// expected; the target fails rather than being scraped over TCP.

@@ -73,7 +73,6 @@ func (c *Collector) scrapeOnce(ctx context.Context, t *target, start time.Time) 
 		lb     = labels.NewBuilder(labels.EmptyLabels())
 		hashes []uint64
 		limErr error
-		hl     = newHistogramLimits(c.cfg)
 	)
 	st, err := c.parse(body, exposition.ParseOptions{
 		HonorTimestamps:                c.cfg.HonorTimestamps,
@@ -97,8 +96,8 @@ func (c *Collector) scrapeOnce(ctx context.Context, t *target, start time.Time) 
 			if !own {
 				s.T = ts
 			}
-			if s.IsHistogram() && hl.active() && limErr == nil {
-				s.Extra, limErr = hl.apply(s.Extra)
+			if s.IsHistogram() && c.hist.active() && limErr == nil {
+				s.Extra, limErr = c.hist.apply(s.Extra)
 			}
 			if own && !c.cfg.TrackTimestampsStaleness {
 				stamped = append(stamped, s)
