@@ -1,8 +1,6 @@
 package config
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -14,17 +12,7 @@ import (
 // never a panic. Validate must change nothing, and SetDefaults nothing
 // more the second time.
 func FuzzLoadConfig(f *testing.F) {
-	files, err := filepath.Glob("testdata/*.yml")
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	eachFile(f, "testdata/*.yml", func(b []byte) { f.Add(b) })
 	f.Add([]byte("remote_write: [{url: 'http://u:p@h/w', headers: {a: b}}]\nglobal: {schedule: '@every 0s'}"))
 	f.Add([]byte("scrape_configs: [{job_name: a, scheme: file, static_configs: [{targets: ['']}], params: {a: [b]}}]"))
 	f.Add([]byte("pushgateway: [{url: 'http://pgw:9091', method: PUT, bearer_token: x}]\nremote_write: [{url: 'http://h/w', write_relabel_configs: [{target_label: a, replacement: b}]}]"))

@@ -144,6 +144,15 @@ func ownKey(err error) bool {
 // addSections seeds f with the section under key of every file matching
 // glob.
 func addSections(f *testing.F, glob, key string) {
+	eachFile(f, glob, func(b []byte) {
+		if s := section(b, key); s != "" {
+			f.Add(s)
+		}
+	})
+}
+
+// eachFile calls fn with the contents of every file matching glob.
+func eachFile(f *testing.F, glob string, fn func([]byte)) {
 	files, err := filepath.Glob(glob)
 	if err != nil {
 		f.Fatal(err)
@@ -153,9 +162,7 @@ func addSections(f *testing.F, glob, key string) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		if s := section(b, key); s != "" {
-			f.Add(s)
-		}
+		fn(b)
 	}
 }
 
